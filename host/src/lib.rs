@@ -1,0 +1,13 @@
+//! Proctor: a self-hostable platform for hands-on technical labs.
+//!
+//! The host server starts learner sessions on a runtime and grades their
+//! tasks with judges: sandboxed WebAssembly components that reach the
+//! learner's environment only through the capabilities a lab grants. See the
+//! README's Architecture section for the map of modules.
+
+pub mod bench;
+pub mod capabilities;
+pub mod config;
+pub mod plugins;
+pub mod server;
+pub mod toolchain;

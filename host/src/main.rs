@@ -1,0 +1,293 @@
+//! The `proctor` command: the server, and the tools of lab authors and admins.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use proctor::{
+    bench,
+    capabilities::{
+        Grants,
+        fixture::{Fixture, Replay},
+    },
+    config::Config,
+    plugins::{CallContext, Limits, PluginEngine, Registry, Status, Task, Verdict, Visibility},
+    server::{self, AppState},
+    toolchain,
+};
+
+#[derive(Parser)]
+#[command(name = "proctor", version, about = "Hands-on technical labs with sandboxed judges")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the server (the default).
+    Serve(ServeArgs),
+    /// Build and run judges.
+    #[command(subcommand)]
+    Judge(JudgeCmd),
+    /// Measure the figures behind the performance budgets.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PROCTOR_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory for the server's state.
+    #[arg(long, env = "PROCTOR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Directory of built judge components to load at start.
+    #[arg(long, env = "PROCTOR_JUDGES_DIR")]
+    judges_dir: Option<PathBuf>,
+    /// Configuration file (default: ./proctor.toml when present).
+    #[arg(long, env = "PROCTOR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum JudgeCmd {
+    /// Compile judges in judges/ to components (all of them, or the named labs').
+    Build {
+        /// Lab ids (directories under judges/).
+        labs: Vec<String>,
+        /// Where to put the components.
+        #[arg(long, default_value = "target/judges")]
+        out: PathBuf,
+    },
+    /// Run a judge offline against recorded capability answers.
+    Run {
+        /// The judge component (.wasm).
+        component: PathBuf,
+        /// The task to check.
+        #[arg(long)]
+        task: String,
+        /// Recorded capability answers (JSON).
+        #[arg(long)]
+        fixture: PathBuf,
+        /// The lab id passed to the judge.
+        #[arg(long, default_value = "offline")]
+        lab: String,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Limits for the call (a TOML file of `Limits` keys).
+        #[arg(long)]
+        limits: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Plugin call overhead: instantiate + a trivial check, no capability call.
+    Plugins {
+        /// A judge whose check makes no capability call.
+        #[arg(long)]
+        component: PathBuf,
+        /// Measured runs.
+        #[arg(long, default_value_t = 20_000)]
+        runs: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs its progress; the tools only speak up when something is wrong.
+    let default_filter = match cli.command {
+        None | Some(Cmd::Serve(_)) => "info,wasmtime=warn,cranelift=warn",
+        Some(_) => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Cmd::Serve(ServeArgs::default())) {
+        Cmd::Serve(args) => serve(args).await,
+        Cmd::Judge(JudgeCmd::Build { labs, out }) => judge_build(&labs, &out),
+        Cmd::Judge(JudgeCmd::Run { component, task, fixture, lab, json, limits }) => {
+            judge_run(&component, &task, &fixture, &lab, json, limits.as_deref()).await
+        }
+        Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(dir) = args.judges_dir {
+        config.judges_dir = dir;
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let engine = PluginEngine::new(config.engine()).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))?;
+    let registry = Registry::new(engine);
+    if config.judges_dir.is_dir() {
+        let loaded = registry.load_dir(&config.judges_dir).await?;
+        let ok = loaded.iter().filter(|(_, r)| r.is_ok()).count();
+        tracing::info!(dir = %config.judges_dir.display(), loaded = ok, failed = loaded.len() - ok, "judges loaded");
+    } else {
+        tracing::warn!(
+            dir = %config.judges_dir.display(),
+            "no built judges found; run `cargo run -- judge build` to build the bundled ones"
+        );
+    }
+    server::serve(AppState { registry, config: Arc::new(config) }).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let here = std::env::current_dir()?;
+    here.ancestors()
+        .find(|d| d.join("judges").is_dir() && d.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .context("run this inside the Proctor workspace (no judges/ directory found above here)")
+}
+
+fn judge_build(labs: &[String], out: &Path) -> anyhow::Result<ExitCode> {
+    let root = workspace_root()?;
+    let dirs = if labs.is_empty() {
+        toolchain::crates_in(&root.join("judges"))
+    } else {
+        labs.iter().map(|l| root.join("judges").join(l)).collect()
+    };
+    if dirs.is_empty() {
+        bail!("no judge crates under {}", root.join("judges").display());
+    }
+    let out = if out.is_absolute() { out.to_path_buf() } else { root.join(out) };
+    for path in toolchain::build_components(&root, &dirs, &out, &[])? {
+        println!("built {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn judge_run(
+    component: &Path,
+    task_id: &str,
+    fixture_path: &Path,
+    lab: &str,
+    json: bool,
+    limits: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
+    let fixture = Fixture::load(fixture_path)?;
+    let limits: Limits = match limits {
+        Some(p) => toml::from_str(&std::fs::read_to_string(p)?).with_context(|| format!("{} is not valid", p.display()))?,
+        None => Limits::default(),
+    };
+    let engine = PluginEngine::new(Default::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let plugin = engine.load(&wasm).await?;
+    let replay = Arc::new(Replay::new(&fixture).map_err(anyhow::Error::msg)?);
+    let grants = fixture.grants.clone().map_or_else(Grants::all, |g| g.into_iter().collect());
+    let machines = if fixture.machines.is_empty() { vec!["main".to_owned()] } else { fixture.machines.clone() };
+    let task = Task {
+        lab: lab.into(),
+        task: task_id.into(),
+        session: "offline".into(),
+        machines,
+        params: fixture.params.clone(),
+    };
+    let verdict = engine.check(&plugin, &task, CallContext { env: replay.clone(), grants, limits }).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+    } else {
+        print_verdict(&verdict);
+    }
+    for request in replay.unanswered() {
+        eprintln!("warning: the fixture had no answer for {}", request.describe());
+    }
+    if replay.unused() > 0 {
+        eprintln!("note: {} recorded call(s) were not asked for", replay.unused());
+    }
+    Ok(match verdict.status {
+        Status::Passed => ExitCode::SUCCESS,
+        Status::Failed | Status::NotGradable => ExitCode::from(1),
+        Status::Error => ExitCode::from(2),
+    })
+}
+
+fn print_verdict(v: &Verdict) {
+    if let Some(p) = &v.plugin {
+        println!("{} {} (sha256 {})", p.name, p.version, &p.digest[..12.min(p.digest.len())]);
+    }
+    let status = serde_json::to_value(v.status).ok().and_then(|s| s.as_str().map(str::to_uppercase)).unwrap_or_default();
+    match (&v.reason, v.limit) {
+        (Some(reason), Some(limit)) => println!("{status} ({limit} limit): {reason}"),
+        (Some(reason), None) => println!("{status}: {reason}"),
+        _ => println!("{status}"),
+    }
+    for c in &v.checks {
+        let mark = if c.passed { "✓" } else { "✗" };
+        let hidden = if c.visibility == Visibility::OutcomeOnly { " [details hidden from learners]" } else { "" };
+        println!("  {mark} {} — {}{hidden}", c.id, c.message);
+        if let Some(h) = c.hint.as_ref().filter(|_| !c.passed) {
+            println!("      hint: {h}");
+        }
+    }
+    if let Some(s) = v.score {
+        println!("score: {} / {}", s.points, s.max);
+    }
+    for (name, value) in &v.metrics {
+        println!("metric {name}: {}", serde_json::to_string(value).unwrap_or_default());
+    }
+    for line in &v.log {
+        println!("log | {line}");
+    }
+    println!(
+        "{} capability call(s), {} fuel, {:.2} ms",
+        v.stats.capability_calls,
+        v.stats.fuel_used,
+        v.stats.duration_us as f64 / 1000.0
+    );
+}
+
+async fn bench_plugins(component: &Path, runs: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
+    let engine = PluginEngine::new(Default::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let plugin = engine.load(&wasm).await?;
+    let figures = bench::plugin_call_overhead(&engine, &plugin, runs.max(1)).await.map_err(anyhow::Error::msg)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    } else {
+        println!(
+            "plugin call overhead (instantiate + trivial check), {} runs: p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs, min {:.1} µs, max {:.1} µs",
+            figures.runs, figures.p50_us, figures.p99_us, figures.mean_us, figures.min_us, figures.max_us
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,51 @@
+//! The HTTP server: one [`AppState`] of cheap handles, a router built
+//! separately from [`serve`] so tests can drive it directly.
+
+use std::sync::Arc;
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde_json::{Value, json};
+
+use crate::{config::Config, plugins::Registry};
+
+/// Shared handles for request handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Loaded plugins.
+    pub registry: Registry,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}
+
+/// The server's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/healthz", get(healthz)).with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    let plugins = state.registry.list().len();
+    Json(json!({ "status": "ok", "plugins": plugins }))
+}
+
+/// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
