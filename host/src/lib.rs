@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod capabilities;
 pub mod config;
+pub mod judging;
 pub mod plugins;
 pub mod server;
 pub mod toolchain;

@@ -11,12 +11,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use proctor::{
     bench,
-    capabilities::{
-        Grants,
-        fixture::{Fixture, Replay},
-    },
+    capabilities::fixture::Fixture,
     config::Config,
-    plugins::{CallContext, Limits, PluginEngine, Registry, Status, Task, Verdict, Visibility},
+    judging::offline::{check_with_fixture, offline_task},
+    plugins::{Limits, PluginEngine, Registry, Status, Verdict, Visibility},
     server::{self, AppState},
     toolchain,
 };
@@ -212,27 +210,19 @@ async fn judge_run(
     };
     let engine = PluginEngine::new(Default::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let plugin = engine.load(&wasm).await?;
-    let replay = Arc::new(Replay::new(&fixture).map_err(anyhow::Error::msg)?);
-    let grants = fixture.grants.clone().map_or_else(Grants::all, |g| g.into_iter().collect());
-    let machines = if fixture.machines.is_empty() { vec!["main".to_owned()] } else { fixture.machines.clone() };
-    let task = Task {
-        lab: lab.into(),
-        task: task_id.into(),
-        session: "offline".into(),
-        machines,
-        params: fixture.params.clone(),
-    };
-    let verdict = engine.check(&plugin, &task, CallContext { env: replay.clone(), grants, limits }).await;
+    let task = offline_task(lab, task_id, &fixture);
+    let run = check_with_fixture(&engine, &plugin, &task, &fixture, limits).await.map_err(anyhow::Error::msg)?;
+    let verdict = run.verdict;
     if json {
         println!("{}", serde_json::to_string_pretty(&verdict)?);
     } else {
         print_verdict(&verdict);
     }
-    for request in replay.unanswered() {
+    for request in &run.unanswered {
         eprintln!("warning: the fixture had no answer for {}", request.describe());
     }
-    if replay.unused() > 0 {
-        eprintln!("note: {} recorded call(s) were not asked for", replay.unused());
+    if run.unused > 0 {
+        eprintln!("note: {} recorded call(s) were not asked for", run.unused);
     }
     Ok(match verdict.status {
         Status::Passed => ExitCode::SUCCESS,

@@ -56,11 +56,15 @@ impl ArtifactCache {
 
 #[allow(unsafe_code)]
 fn load_artifact(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // Read, not mapped: a mapped file changed on disk under a running server
+    // would crash it (SIGBUS) instead of failing one load.
+    let bytes = std::fs::read(path)?;
     // SAFETY: the file is named by the digest of the wasm it was compiled
     // from and the engine's compatibility hash, lives in the server's own
     // data directory, and is only ever written by `store_artifact` (through a
-    // rename, so never half-written).
-    unsafe { Component::deserialize_file(engine, path) }
+    // rename, so never half-written). wasmtime checks its header and
+    // compatibility before using it.
+    unsafe { Component::deserialize(engine, bytes) }
 }
 
 fn store_artifact(component: &Component, path: &Path) -> std::io::Result<()> {

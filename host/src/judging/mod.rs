@@ -1,0 +1,4 @@
+//! Running checks and hints: offline against fixtures here; live sessions
+//! join when sessions exist.
+
+pub mod offline;

@@ -1,0 +1,7 @@
+//! End-to-end tests: real components compiled from `judges/` and
+//! `tests/plugins/`, run by the real engine.
+
+mod contract;
+mod hot_swap;
+mod offline;
+mod sandbox;

@@ -1,0 +1,87 @@
+//! Support for the end-to-end tests: the real components they run, built
+//! once per test process from `judges/` and `tests/plugins/`.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
+
+use proctor::{
+    capabilities::fixture::Fixture,
+    plugins::{EngineConfig, PluginEngine, Task},
+    toolchain,
+};
+
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// Paths of the built components.
+#[derive(Debug)]
+pub struct Components {
+    /// `judges/first-steps`: a judge and hint provider.
+    pub first_steps: PathBuf,
+    /// `tests/plugins/hostile`: misbehaves on purpose.
+    pub hostile: PathBuf,
+    /// `tests/plugins/probe` as version 1.0.0.
+    pub probe_v1: PathBuf,
+    /// `tests/plugins/probe` as version 2.0.0.
+    pub probe_v2: PathBuf,
+    /// `tests/plugins/incompatible`: built against contract 9.0.0.
+    pub incompatible: PathBuf,
+}
+
+
+/// Builds the components on first use (cargo, `wasm32-wasip2`).
+pub fn components() -> &'static Components {
+    static BUILT: OnceLock<Components> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = workspace();
+        let out = root.join("target").join("test-components");
+        let plugins = root.join("tests").join("plugins");
+        let crates = [
+            root.join("judges").join("first-steps"),
+            plugins.join("hostile"),
+            plugins.join("incompatible"),
+            plugins.join("probe"),
+        ];
+        let built = toolchain::build_components(&root, &crates, &out, &[]).unwrap_or_else(|e| panic!("{e}"));
+        // The probe again, as another version: what a hot swap installs.
+        let v2 = toolchain::build_components(
+            &root,
+            &[plugins.join("probe")],
+            &out.join("v2"),
+            &[("PROCTOR_TEST_PLUGIN_VERSION", "2.0.0")],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Components {
+            first_steps: built[0].clone(),
+            hostile: built[1].clone(),
+            incompatible: built[2].clone(),
+            probe_v1: built[3].clone(),
+            probe_v2: v2[0].clone(),
+        }
+    })
+}
+
+/// Reads a component.
+pub fn wasm(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// An engine with default settings and no artifact cache.
+pub fn engine() -> PluginEngine {
+    PluginEngine::new(EngineConfig::default()).expect("engine starts")
+}
+
+/// A task on one machine called `main`.
+pub fn task(lab: &str, id: &str) -> Task {
+    Task { lab: lab.into(), task: id.into(), session: "test".into(), machines: vec!["main".into()], params: vec![] }
+}
+
+/// A fixture from `judges/<judge>/cases/<case>.json`.
+pub fn case(judge: &str, case: &str) -> Fixture {
+    Fixture::load(&workspace().join("judges").join(judge).join("cases").join(format!("{case}.json")))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
