@@ -155,6 +155,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let engine = PluginEngine::new(config.engine()).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))?;
     let registry = Registry::new(engine);
+    if !config.judges_dir.is_dir()
+        && let Ok(root) = workspace_root()
+    {
+        // First start from a checkout: build the bundled judges so the labs work.
+        tracing::info!("building the bundled judges (first start; later starts reuse them)");
+        let out = if config.judges_dir.is_absolute() { config.judges_dir.clone() } else { root.join(&config.judges_dir) };
+        let dirs = toolchain::crates_in(&root.join("judges"));
+        let built = tokio::task::spawn_blocking(move || toolchain::build_components(&root, &dirs, &out, &[])).await?;
+        if let Err(e) = built {
+            tracing::error!(error = %e, "could not build the bundled judges; serving without them");
+        }
+    }
     if config.judges_dir.is_dir() {
         let loaded = registry.load_dir(&config.judges_dir).await?;
         let ok = loaded.iter().filter(|(_, r)| r.is_ok()).count();

@@ -103,19 +103,27 @@ macro_rules! export {
         $crate::__proctor_identity!($($version)?);
         #[doc(hidden)]
         type __ProctorExport = $crate::__private::JudgeAndHints<$judge, $hints, __ProctorIdentity>;
+        // Exports exist only in the component; native builds (unit tests of
+        // the judge's logic) get none, so their cdylib links.
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::judge_world::__proctor_export_judge_world!(__ProctorExport with_types_in $crate::__private::judge_world);
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::hints_world::__proctor_export_hints_world!(__ProctorExport with_types_in $crate::__private::hints_world);
     };
     (judge: $judge:ty $(, version: $version:expr)? $(,)?) => {
         $crate::__proctor_identity!($($version)?);
         #[doc(hidden)]
         type __ProctorExport = $crate::__private::JudgeOnly<$judge, __ProctorIdentity>;
+        // Exports exist only in the component; native builds (unit tests of
+        // the judge's logic) get none, so their cdylib links.
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::judge_world::__proctor_export_judge_world!(__ProctorExport with_types_in $crate::__private::judge_world);
     };
     (hints: $hints:ty $(, version: $version:expr)? $(,)?) => {
         $crate::__proctor_identity!($($version)?);
         #[doc(hidden)]
         type __ProctorExport = $crate::__private::HintsOnly<$hints, __ProctorIdentity>;
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::hints_world::__proctor_export_hints_world!(__ProctorExport with_types_in $crate::__private::hints_world);
     };
 }
@@ -129,6 +137,14 @@ macro_rules! __proctor_identity {
     ($version:expr) => {
         #[doc(hidden)]
         pub struct __ProctorIdentity;
+        // On native targets nothing is exported; name the entry points so the
+        // judge's types count as used there too.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __proctor_entry_points() -> &'static str {
+            let _ = ::core::marker::PhantomData::<__ProctorExport>;
+            <__ProctorIdentity as $crate::__private::Identity>::NAME
+        }
         impl $crate::__private::Identity for __ProctorIdentity {
             const NAME: &'static str = env!("CARGO_PKG_NAME");
             const VERSION: &'static str = $version;

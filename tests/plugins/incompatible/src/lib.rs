@@ -22,4 +22,5 @@ impl exports::proctor::plugin::grader::Guest for Future {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Future);
