@@ -101,6 +101,7 @@ impl Config {
             ceilings: self.plugins.ceilings.clone(),
             max_concurrent_calls: self.plugins.max_concurrent_calls,
             max_plugin_bytes: self.plugins.max_plugin_bytes,
+            ..EngineConfig::default()
         }
     }
 }

@@ -27,11 +27,21 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "plugins": plugins }))
 }
 
-/// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+/// Serves on the configured address until the process is asked to stop
+/// (Ctrl-C or SIGTERM).
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
 async fn shutdown_signal() {

@@ -11,5 +11,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::proctor::plugin::{grader, hinter};
-pub use proctor::plugin::{environment, types};
+pub use self::exports::proctor::plugin::{grader, hinter};
+pub use self::proctor::plugin::{environment, types};

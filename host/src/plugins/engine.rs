@@ -43,6 +43,10 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
 
+/// Bytes of a pooled memory or table that are reset in place rather than
+/// decommitted, when the kernel can say which pages are dirty.
+const KEEP_RESIDENT: usize = 8 << 20;
+
 /// How the engine is set up.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -54,6 +58,9 @@ pub struct EngineConfig {
     pub max_concurrent_calls: u32,
     /// Largest component accepted, in bytes.
     pub max_plugin_bytes: usize,
+    /// Reset pooled memory in place, page by dirty page, where the kernel
+    /// supports it (Linux 6.7+); otherwise, or when false, decommit it.
+    pub reset_in_place: bool,
 }
 
 impl Default for EngineConfig {
@@ -71,6 +78,7 @@ impl Default for EngineConfig {
             },
             max_concurrent_calls: 64,
             max_plugin_bytes: 32 << 20,
+            reset_in_place: true,
         }
     }
 }
@@ -168,6 +176,47 @@ struct Inner {
     slots: Semaphore,
 }
 
+/// How a pooled slot is made clean for its next call.
+#[derive(Clone, Copy)]
+enum SlotReset {
+    /// Find the pages the last call dirtied (PAGEMAP_SCAN, Linux 6.7+) and
+    /// reset those in place: no page faults or TLB shootdowns next call.
+    DirtyPagesInPlace,
+    /// Decommit the slot (works everywhere; the pages fault back in).
+    Decommit,
+}
+
+fn wasmtime_config(config: &EngineConfig, reset: SlotReset) -> Config {
+    let slots = config.max_concurrent_calls.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * MEMORIES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(slots * TABLES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .total_stacks(slots)
+        .max_memory_size(config.ceilings.memory_bytes as usize);
+    if let SlotReset::DirtyPagesInPlace = reset {
+        // Without the scan, keeping this much resident would memset it all
+        // on every call: hence `Yes`, which refuses to start without it.
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
+    }
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        // Component-model concurrency costs about 1 µs per call and is only
+        // needed for WASI p3 async, which plugins do not use.
+        .concurrency_support(false)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    wasm
+}
+
 /// Which export to call.
 enum Call<'a> {
     Info,
@@ -192,27 +241,17 @@ impl PluginEngine {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(config: EngineConfig) -> wasmtime::Result<Self> {
         let slots = config.max_concurrent_calls.max(1);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(slots)
-            .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
-            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-            .total_memories(slots * MEMORIES_PER_COMPONENT)
-            .max_memories_per_component(MEMORIES_PER_COMPONENT)
-            .total_tables(slots * TABLES_PER_COMPONENT)
-            .max_tables_per_component(TABLES_PER_COMPONENT)
-            .total_stacks(slots)
-            .max_memory_size(config.ceilings.memory_bytes as usize);
-
-        let mut wasm = Config::new();
-        wasm.wasm_component_model(true)
-            // Component-model concurrency costs about 1 µs per call and is
-            // only needed for WASI p3 async, which plugins do not use.
-            .concurrency_support(false)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(MAX_WASM_STACK)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&wasm)?;
+        let in_place = match config.reset_in_place {
+            true => Engine::new(&wasmtime_config(&config, SlotReset::DirtyPagesInPlace)),
+            false => Err(wasmtime::format_err!("in-place reset is switched off")),
+        };
+        let engine = match in_place {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::info!(reason = %e, "resetting plugin memory by decommitting it (slower per call)");
+                Engine::new(&wasmtime_config(&config, SlotReset::Decommit))?
+            }
+        };
 
         let mut linker = Linker::new(&engine);
         // A plain Rust wasip2 component imports wasi:cli, wasi:io and friends;

@@ -112,7 +112,8 @@ pub struct PluginRef {
 pub struct CallStats {
     /// Wall time of the call, instantiation included, in microseconds.
     pub duration_us: u64,
-    /// Fuel consumed.
+    /// Fuel consumed. A call stopped by its wall time undercounts: wasm code
+    /// keeps its running count in a register that the interrupt discards.
     pub fuel_used: u64,
     /// Capability calls made.
     pub capability_calls: u32,

@@ -1,0 +1,131 @@
+//! The `proctor` binary as authors use it: `judge build`, `judge run`, and
+//! `serve` answering `/healthz`.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn proctor() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_proctor"));
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// Builds the first-steps judge through the CLI, once per test process.
+fn first_steps() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = workspace().join("target").join("cli-test-judges");
+            let status = proctor().args(["judge", "build", "first-steps", "--out"]).arg(&out).status().unwrap();
+            assert!(status.success(), "judge build failed");
+            out.join("judge-first-steps.wasm")
+        })
+        .clone()
+}
+
+fn case(name: &str) -> PathBuf {
+    workspace().join("judges/first-steps/cases").join(format!("{name}.json"))
+}
+
+#[test]
+fn judge_run_prints_the_verdict_and_exits_by_status() {
+    let out = proctor()
+        .args(["judge", "run"])
+        .arg(first_steps())
+        .args(["--task", "create-file", "--fixture"])
+        .arg(case("create-file-solved"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("PASSED") && text.contains("✓ greeting"), "{text}");
+
+    let out = proctor()
+        .args(["judge", "run"])
+        .arg(first_steps())
+        .args(["--task", "write-script", "--json", "--fixture"])
+        .arg(case("write-script-not-executable"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(verdict["status"], "failed");
+    assert_eq!(verdict["checks"][0]["id"], "script_executable");
+    assert_eq!(verdict["plugin"]["name"], "judge-first-steps");
+}
+
+#[test]
+fn judge_run_names_what_the_fixture_cannot_answer() {
+    let dir = std::env::temp_dir().join(format!("proctor-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, r#"{"calls": []}"#).unwrap();
+    let out = proctor()
+        .args(["judge", "run"])
+        .arg(first_steps())
+        .args(["--task", "create-file", "--fixture"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no answer for read-file /workspace/hello.txt on main"), "{err}");
+}
+
+#[test]
+fn judge_run_refuses_bad_input_clearly() {
+    let out = proctor()
+        .args(["judge", "run", "no-such.wasm", "--task", "t", "--fixture"])
+        .arg(case("create-file-solved"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no-such.wasm"));
+
+    let out = proctor().args(["judge", "build", "no-such-lab"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no crate found"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_answers_healthz_with_the_loaded_judges() {
+    let judges = first_steps().parent().unwrap().to_path_buf();
+    let data = std::env::temp_dir().join(format!("proctor-serve-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = proctor()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PROCTOR_DATA_DIR", &data)
+        .env("PROCTOR_JUDGES_DIR", &judges)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let response = loop {
+        if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
+            conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+            let mut response = String::new();
+            conn.read_to_string(&mut response).unwrap();
+            break response;
+        }
+        assert!(Instant::now() < deadline, "the server did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    server.kill().ok();
+    server.wait().ok();
+    let cached = std::fs::read_dir(data.join("cache/plugins")).map(|d| d.count()).unwrap_or(0);
+    std::fs::remove_dir_all(&data).ok();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""status":"ok""#) && response.contains(r#""plugins":1"#), "{response}");
+    assert_eq!(cached, 1, "the judge was compiled into the data directory's cache");
+}
