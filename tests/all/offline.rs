@@ -13,14 +13,18 @@ use proctor::{
 };
 use proctor_tests::{case, components, engine, task, wasm};
 
-#[tokio::test]
-async fn a_solved_task_passes_against_its_fixture() {
+/// Grades `task_id` of the first-steps judge against `fixture`.
+async fn grade(task_id: &str, fixture: &Fixture) -> proctor::judging::offline::OfflineRun {
     let engine = engine();
     let judge = engine.load(&wasm(&components().first_steps)).await.unwrap();
-    let fixture = case("first-steps", "create-file-solved");
-    let run = check_with_fixture(&engine, &judge, &offline_task("first-steps", "create-file", &fixture), &fixture, Limits::default())
+    check_with_fixture(&engine, &judge, &offline_task("first-steps", task_id, fixture), fixture, Limits::default())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_solved_task_passes_against_its_fixture() {
+    let run = grade("create-file", &case("first-steps", "create-file-solved")).await;
     assert_eq!(run.verdict.status, Status::Passed, "{:#?}", run.verdict);
     assert_eq!(run.verdict.checks.len(), 2);
     assert!(run.unanswered.is_empty() && run.unused == 0);
@@ -29,13 +33,7 @@ async fn a_solved_task_passes_against_its_fixture() {
 
 #[tokio::test]
 async fn a_failing_task_names_each_failed_check_with_a_hint() {
-    let engine = engine();
-    let judge = engine.load(&wasm(&components().first_steps)).await.unwrap();
-    let fixture = case("first-steps", "write-script-not-executable");
-    let run = check_with_fixture(&engine, &judge, &offline_task("first-steps", "write-script", &fixture), &fixture, Limits::default())
-        .await
-        .unwrap();
-    let v = run.verdict;
+    let v = grade("write-script", &case("first-steps", "write-script-not-executable")).await.verdict;
     assert_eq!(v.status, Status::Failed);
     let failed: Vec<_> = v.checks.iter().filter(|c| !c.passed).map(|c| c.id.as_str()).collect();
     assert_eq!(failed, ["script_executable", "script_output"]);
@@ -45,12 +43,7 @@ async fn a_failing_task_names_each_failed_check_with_a_hint() {
 
 #[tokio::test]
 async fn a_call_the_fixture_cannot_answer_is_named() {
-    let engine = engine();
-    let judge = engine.load(&wasm(&components().first_steps)).await.unwrap();
-    let empty = Fixture::default();
-    let run = check_with_fixture(&engine, &judge, &offline_task("first-steps", "create-file", &empty), &empty, Limits::default())
-        .await
-        .unwrap();
+    let run = grade("create-file", &Fixture::default()).await;
     assert_eq!(run.verdict.status, Status::NotGradable, "{:#?}", run.verdict);
     assert!(run.verdict.reason.unwrap().contains("no answer for read-file /workspace/hello.txt"));
     assert_eq!(run.unanswered.len(), 1);
@@ -81,13 +74,9 @@ async fn a_recorded_grading_replays_to_the_same_verdict() {
 
 #[tokio::test]
 async fn capabilities_outside_the_fixture_grants_are_denied() {
-    let engine = engine();
-    let judge = engine.load(&wasm(&components().first_steps)).await.unwrap();
     let mut fixture = case("first-steps", "create-file-solved");
     fixture.grants = Some(vec![]);
-    let run = check_with_fixture(&engine, &judge, &offline_task("first-steps", "create-file", &fixture), &fixture, Limits::default())
-        .await
-        .unwrap();
+    let run = grade("create-file", &fixture).await;
     assert_eq!(run.verdict.status, Status::NotGradable);
     let reason = run.verdict.reason.unwrap();
     assert!(reason.contains("denied") && reason.contains("read-file"), "{reason}");

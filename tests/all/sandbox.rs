@@ -123,6 +123,17 @@ async fn an_ungranted_capability_is_denied_as_data_not_a_trap() {
     assert!(denial.contains("build-image") && denial.contains("lab.toml"), "{denial}");
 }
 
+#[tokio::test]
+async fn a_plugin_finds_no_files_environment_network_or_arguments() {
+    assert!(std::env::vars().count() > 0, "the host itself has an environment to leak");
+    let engine = engine();
+    let v = run(&engine, &hostile(&engine).await, "escape", tight()).await;
+    assert_eq!(v.checks.len(), 4, "{v:#?}");
+    for c in &v.checks {
+        assert!(c.passed, "{}: {}", c.id, c.message);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_well_behaved_judge_keeps_passing_beside_hostile_ones() {
     let engine = engine();

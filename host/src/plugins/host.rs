@@ -124,6 +124,22 @@ impl Gate {
         }
     }
 
+    /// Runs a granted call and hands its answer to the guest, counting the
+    /// answer's `size` against the bytes the plugin may receive.
+    async fn answer<T, W: From<T>>(
+        &mut self,
+        cap: Capability,
+        timeout: Duration,
+        call: impl Future<Output = Result<T, CapabilityError>>,
+        size: impl FnOnce(&T) -> usize,
+    ) -> wasmtime::Result<Result<W, wit::CapabilityError>> {
+        let result = self.call(cap, timeout, call).await;
+        if let Ok(answer) = &result {
+            self.receive(size(answer))?;
+        }
+        Ok(result.map(W::from).map_err(Into::into))
+    }
+
     fn prepare_command(&self, c: wit::Command) -> caps::Command {
         let mut cmd = caps::Command::from(c);
         cmd.timeout = Some(self.timeout(cmd.timeout));
@@ -159,11 +175,7 @@ impl environment::Host for CallState {
         let cmd = self.gate.prepare_command(cmd);
         let timeout = cmd.timeout.unwrap_or_default();
         let env = self.gate.env.clone();
-        let result = self.gate.call(Capability::Exec, timeout, env.exec(&cmd)).await;
-        if let Ok(out) = &result {
-            self.gate.receive(output_bytes(out))?;
-        }
-        Ok(result.map(Into::into).map_err(Into::into))
+        self.gate.answer(Capability::Exec, timeout, env.exec(&cmd), output_bytes).await
     }
 
     async fn run_all(
@@ -193,11 +205,7 @@ impl environment::Host for CallState {
         let req = caps::ReadFile { machine, path, max_bytes: max_bytes.min(self.gate.bytes_left()) };
         let env = self.gate.env.clone();
         let timeout = self.gate.timeout(None);
-        let result = self.gate.call(Capability::ReadFile, timeout, env.read_file(&req)).await;
-        if let Ok(file) = &result {
-            self.gate.receive(file.data.0.len())?;
-        }
-        Ok(result.map(Into::into).map_err(Into::into))
+        self.gate.answer(Capability::ReadFile, timeout, env.read_file(&req), |f| f.data.0.len()).await
     }
 
     async fn build_image(
@@ -209,11 +217,7 @@ impl environment::Host for CallState {
         let timeout = self.gate.timeout(req.timeout);
         req.timeout = Some(timeout);
         let env = self.gate.env.clone();
-        let result = self.gate.call(Capability::BuildImage, timeout, env.build_image(&req)).await;
-        if let Ok(report) = &result {
-            self.gate.receive(report.log.len())?;
-        }
-        Ok(result.map(Into::into).map_err(Into::into))
+        self.gate.answer(Capability::BuildImage, timeout, env.build_image(&req), |r| r.log.len()).await
     }
 
     async fn run_image(
@@ -246,11 +250,7 @@ impl environment::Host for CallState {
             return Ok(Err(not_started(&req.container).into()));
         }
         let env = self.gate.env.clone();
-        let result = self.gate.call(Capability::RunImage, timeout, env.http_get(&req)).await;
-        if let Ok(response) = &result {
-            self.gate.receive(response.body.0.len())?;
-        }
-        Ok(result.map(Into::into).map_err(Into::into))
+        self.gate.answer(Capability::RunImage, timeout, env.http_get(&req), |r| r.body.0.len()).await
     }
 
     async fn stop_container(

@@ -49,6 +49,17 @@ impl Judge for Hostile {
                     let _ = black_box(m.run(["true"]));
                 }
             }
+            "escape" => {
+                // Each attempt must fail: the sandbox grants no ambient authority.
+                let files = std::fs::read_dir("/").map(|d| d.count());
+                v.check("no_files", files.is_err(), format!("read_dir(\"/\") gave {files:?}"));
+                let env: Vec<_> = std::env::vars().collect();
+                v.check("no_env", env.is_empty(), format!("environment: {env:?}"));
+                let net = std::net::TcpStream::connect("127.0.0.1:22");
+                v.check("no_network", net.is_err(), format!("connect gave {net:?}"));
+                let args: Vec<_> = std::env::args().collect();
+                v.check("no_args", args.is_empty(), format!("arguments: {args:?}"));
+            }
             "ungranted" => match task.machine().build_image("/workspace").run() {
                 Err(Error::Denied(why)) => {
                     v.pass("denied", why);
