@@ -10,5 +10,6 @@ pub mod capabilities;
 pub mod config;
 pub mod judging;
 pub mod plugins;
+pub mod runtime;
 pub mod server;
 pub mod toolchain;

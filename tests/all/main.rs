@@ -2,6 +2,7 @@
 //! `tests/plugins/`, run by the real engine.
 
 mod contract;
+mod docker_runtime;
 mod hot_swap;
 mod offline;
 mod sandbox;

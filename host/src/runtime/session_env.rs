@@ -1,0 +1,44 @@
+//! A session's environment as plugins see it: capability calls answered by
+//! the session's runtime.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{Runtime, RuntimeError};
+use crate::capabilities::{CapabilityError, Command, CommandOutput, Environment, FileContent, ReadFile};
+
+/// The capabilities of one session, served by its runtime.
+pub struct SessionEnvironment {
+    runtime: Arc<dyn Runtime>,
+    session: String,
+}
+
+impl SessionEnvironment {
+    /// The environment of `session` on `runtime`.
+    pub fn new(runtime: Arc<dyn Runtime>, session: impl Into<String>) -> Self {
+        SessionEnvironment { runtime, session: session.into() }
+    }
+}
+
+impl From<RuntimeError> for CapabilityError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::NotFound(m) => CapabilityError::NotFound(m),
+            RuntimeError::TimedOut(ms) => CapabilityError::TimedOut(format!("after {ms} ms")),
+            RuntimeError::InvalidPath(_) | RuntimeError::Invalid(_) => CapabilityError::Failed(e.to_string()),
+            other => CapabilityError::Failed(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl Environment for SessionEnvironment {
+    async fn exec(&self, cmd: &Command) -> Result<CommandOutput, CapabilityError> {
+        Ok(self.runtime.exec(&self.session, cmd).await?)
+    }
+
+    async fn read_file(&self, req: &ReadFile) -> Result<FileContent, CapabilityError> {
+        Ok(self.runtime.read_file(&self.session, &req.machine, &req.path, req.max_bytes).await?)
+    }
+}
