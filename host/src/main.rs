@@ -100,6 +100,19 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// A judge making five exec checks versus one shell script doing them
+    /// in one `docker exec` (needs a Docker engine and the base image).
+    Exec {
+        /// A judge that answers task `five-checks` (tests/plugins/probe).
+        #[arg(long)]
+        component: PathBuf,
+        /// Image of the benchmark session.
+        #[arg(long, default_value = "proctor/base:bookworm")]
+        image: String,
+        /// Measured runs of each way.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -137,6 +150,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             judge_run(&component, &task, &fixture, &lab, json, limits.as_deref()).await
         }
         Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
+        Cmd::Bench(BenchCmd::Exec { component, image, runs }) => bench_exec(&component, &image, runs).await,
     }
 }
 
@@ -291,5 +305,19 @@ async fn bench_plugins(component: &Path, runs: usize, json: bool) -> anyhow::Res
             figures.runs, figures.p50_us, figures.p99_us, figures.mean_us, figures.min_us, figures.max_us
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_exec(component: &Path, image: &str, runs: usize) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
+    let engine = PluginEngine::new(Default::default()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let plugin = engine.load(&wasm).await?;
+    let runtime = Arc::new(proctor::runtime::docker::DockerRuntime::connect().await?);
+    let figures = bench::judge_vs_script(&engine, &plugin, runtime, image, runs.max(1)).await.map_err(anyhow::Error::msg)?;
+    let line = |name: &str, p: &bench::Percentiles| println!("{name:<40} p50 {:>8.2} ms  p99 {:>8.2} ms", p.p50_us / 1e3, p.p99_us / 1e3);
+    line("one shell script, one docker exec", &figures.script_one_exec);
+    line("five docker execs, one after another", &figures.five_execs_in_turn);
+    line("judge, five checks in one run-all", &figures.judge_run_all);
+    println!("judge / script at p50: {:.2} (budget 1.5)", figures.ratio_p50);
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,10 @@ use proctor_tests::{components, engine, task, wasm};
 fn enabled(test: &str) -> bool {
     let on = std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1");
     if !on {
-        eprintln!("skipped {test}: set PROCTOR_TEST_DOCKER=1 to run it against a Docker engine");
+        // Straight to stderr: the test harness captures `eprintln!`, and a
+        // skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped {test}: set PROCTOR_TEST_DOCKER=1 to run it against a Docker engine");
     }
     on
 }
@@ -49,14 +52,24 @@ fn session(name: &str) -> String {
     format!("t{}-{name}", std::process::id())
 }
 
-#[tokio::test]
-async fn an_environment_runs_commands_keeps_files_and_leaves_nothing_behind() {
-    if !enabled("an_environment_runs_commands_keeps_files_and_leaves_nothing_behind") {
-        return;
+/// The engine and a fresh session named after `name`, or `None` (having
+/// said so) when the Docker tests are off.
+async fn started(test: &str, name: &str) -> Option<(DockerRuntime, String)> {
+    if !enabled(test) {
+        return None;
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
-    let id = session("life");
+    let id = session(name);
     docker.create(&spec(&id)).await.expect("created");
+    Some((docker, id))
+}
+
+#[tokio::test]
+async fn an_environment_runs_commands_keeps_files_and_leaves_nothing_behind() {
+    let Some((docker, id)) = started("an_environment_runs_commands_keeps_files_and_leaves_nothing_behind", "life").await
+    else {
+        return;
+    };
 
     let out = docker.exec(&id, &sh("echo out; echo err >&2; exit 3")).await.unwrap();
     assert_eq!((out.exit_code, out.stdout.0.as_slice(), out.stderr.0.as_slice()), (3, &b"out\n"[..], &b"err\n"[..]));
@@ -92,12 +105,9 @@ async fn an_environment_runs_commands_keeps_files_and_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn commands_are_bounded_in_time_and_output() {
-    if !enabled("commands_are_bounded_in_time_and_output") {
+    let Some((docker, id)) = started("commands_are_bounded_in_time_and_output", "bounds").await else {
         return;
-    }
-    let docker = DockerRuntime::connect().await.expect("engine reachable");
-    let id = session("bounds");
-    docker.create(&spec(&id)).await.expect("created");
+    };
 
     let slow = Command { timeout: Some(Duration::from_millis(500)), ..sh("sleep 30") };
     let err = docker.exec(&id, &slow).await.unwrap_err();
@@ -142,12 +152,10 @@ async fn bad_requests_and_a_missing_engine_fail_clearly() {
 
 #[tokio::test]
 async fn a_judge_grades_a_real_machine() {
-    if !enabled("a_judge_grades_a_real_machine") {
+    let Some((docker, id)) = started("a_judge_grades_a_real_machine", "judge").await else {
         return;
-    }
-    let docker: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.expect("engine reachable"));
-    let id = session("judge");
-    docker.create(&spec(&id)).await.expect("created");
+    };
+    let docker: Arc<dyn Runtime> = Arc::new(docker);
     let engine = engine();
     let judge = engine.load(&wasm(&components().first_steps)).await.unwrap();
     let ctx = || CallContext {
@@ -172,4 +180,56 @@ async fn a_judge_grades_a_real_machine() {
     let done = engine.check(&judge, &task("first-steps", "write-script"), ctx()).await;
     assert_eq!(done.status, Status::Passed, "{done:#?}");
     docker.destroy(&id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_runs_as_one_exec_and_keeps_each_result_apart() {
+    let Some((docker, id)) = started("a_batch_runs_as_one_exec_and_keeps_each_result_apart", "batch").await else {
+        return;
+    };
+    let argv = |a: &[&str]| Command { machine: "main".into(), argv: a.iter().map(|s| s.to_string()).collect(), ..Command::default() };
+    let cmds = [
+        Command { env: vec![("GREETING".into(), "it's here".into())], ..sh("echo \"$GREETING\"; exit 4") },
+        Command { workdir: Some("/etc".into()), ..argv(&["pwd"]) },
+        argv(&["printf", "%s", "a'b\"c $HOME"]),
+        Command { max_output_bytes: Some(10), ..sh("head -c 5000 /dev/zero | tr '\\0' y; echo oops >&2") },
+        argv(&["no-such-program"]),
+    ];
+    let results = docker.exec_batch(&id, &cmds).await;
+    let out: Vec<_> = results.into_iter().map(|r| r.expect("ran")).collect();
+    assert_eq!((out[0].exit_code, out[0].stdout.0.as_slice()), (4, &b"it's here\n"[..]));
+    assert_eq!(out[1].stdout.0, b"/etc\n");
+    assert_eq!(out[2].stdout.0, b"a'b\"c $HOME", "arguments reach the program unchanged");
+    assert_eq!((out[3].stdout.0.as_slice(), out[3].stdout_truncated, out[3].stderr.0.as_slice()), (&b"yyyyyyyyyy"[..], true, &b"oops\n"[..]));
+    assert_eq!(out[4].exit_code, 127);
+    docker.destroy(&id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_on_an_image_without_a_shell_runs_each_command_alone() {
+    if !enabled("a_batch_on_an_image_without_a_shell_runs_each_command_alone") {
+        return;
+    }
+    let docker = DockerRuntime::connect().await.expect("engine reachable");
+    let id = session("noshell");
+    let mut no_shell = spec(&id);
+    // The base image's coreutils, without /bin/sh: built here, no registry.
+    no_shell.machines[0].image = "proctor/test-no-shell:1".into();
+    let built = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            "docker image inspect proctor/test-no-shell:1 >/dev/null 2>&1 || \
+             printf 'FROM proctor/base:bookworm\\nRUN rm /bin/sh /usr/bin/sh /bin/dash /usr/bin/dash 2>/dev/null; true\\n' \
+             | docker build -q -t proctor/test-no-shell:1 - >/dev/null",
+        )
+        .status()
+        .expect("docker CLI");
+    assert!(built.success(), "could not build the shell-less image");
+    docker.create(&no_shell).await.expect("created");
+    let argv = |a: &[&str]| Command { machine: "main".into(), argv: a.iter().map(|s| s.to_string()).collect(), ..Command::default() };
+    let results = docker.exec_batch(&id, &[argv(&["echo", "one"]), argv(&["false"])]).await;
+    docker.destroy(&id).await.unwrap();
+    let out: Vec<_> = results.into_iter().map(|r| r.expect("ran")).collect();
+    assert_eq!((out[0].exit_code, out[0].stdout.0.as_slice()), (0, &b"one\n"[..]));
+    assert_eq!(out[1].exit_code, 1);
 }

@@ -76,6 +76,12 @@ pub trait Environment: Send + Sync {
         Err(unsupported("exec"))
     }
 
+    /// Runs several commands and returns their results in order. By default
+    /// they run concurrently; a session runs them as one batch.
+    async fn exec_all(&self, cmds: &[Command]) -> Vec<Result<CommandOutput, CapabilityError>> {
+        futures::future::join_all(cmds.iter().map(|c| self.exec(c))).await
+    }
+
     /// Reads the start of a file.
     async fn read_file(&self, req: &ReadFile) -> Result<FileContent, CapabilityError> {
         let _ = req;

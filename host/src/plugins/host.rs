@@ -185,11 +185,12 @@ impl environment::Host for CallState {
         self.gate.count(cmds.len())?;
         let cmds: Vec<caps::Command> = cmds.into_iter().map(|c| self.gate.prepare_command(c)).collect();
         let env = self.gate.env.clone();
-        let gate = &self.gate;
-        let results = futures::future::join_all(cmds.iter().map(|cmd| {
-            gate.call(Capability::Exec, cmd.timeout.unwrap_or_default(), env.exec(cmd))
-        }))
-        .await;
+        let timeout = cmds.iter().filter_map(|c| c.timeout).max().unwrap_or_default();
+        let results = match self.gate.call(Capability::Exec, timeout, async { Ok(env.exec_all(&cmds).await) }).await {
+            Ok(results) => results,
+            // Denied or out of time: the same answer for every command.
+            Err(e) => cmds.iter().map(|_| Err(e.clone())).collect(),
+        };
         let received: usize = results.iter().flatten().map(output_bytes).sum();
         self.gate.receive(received)?;
         Ok(results.into_iter().map(|r| r.map(Into::into).map_err(Into::into)).collect())

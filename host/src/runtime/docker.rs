@@ -25,7 +25,7 @@ use bollard::{
 };
 use futures::StreamExt;
 
-use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, checked_path, labels};
+use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, batch, checked_path, labels};
 use crate::capabilities::{Bytes, Command, CommandOutput, FileContent};
 
 /// Capabilities every machine keeps; Docker's default set minus raw sockets,
@@ -288,6 +288,43 @@ impl Runtime for DockerRuntime {
         }
         let timeout = cmd.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT);
         self.run_exec(&container_name(session, &cmd.machine), cmd, timeout).await
+    }
+
+    async fn exec_batch(&self, session: &str, cmds: &[Command]) -> Vec<Result<CommandOutput, RuntimeError>> {
+        let one_machine = cmds.windows(2).all(|w| w[0].machine == w[1].machine);
+        if !one_machine || !batch::batchable(cmds) {
+            return futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await;
+        }
+        let timeout = cmds.iter().map(|c| c.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT)).max().unwrap_or(DEFAULT_EXEC_TIMEOUT);
+        let framed_cap: u64 = cmds
+            .iter()
+            .map(|c| 2 * u64::from(c.max_output_bytes.unwrap_or(DEFAULT_OUTPUT_CAP)) + 128)
+            .sum();
+        let script = Command {
+            machine: cmds[0].machine.clone(),
+            argv: vec!["sh".into(), "-c".into(), batch::script(cmds, DEFAULT_OUTPUT_CAP)],
+            max_output_bytes: Some(framed_cap.min(u32::MAX.into()) as u32),
+            ..Command::default()
+        };
+        match self.run_exec(&container_name(session, &script.machine), &script, timeout).await {
+            // No POSIX shell in this image: nothing ran, so one exec each.
+            Ok(out) if matches!(out.exit_code, 126 | 127) && !batch::started(&out.stdout.0) => {
+                futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await
+            }
+            Ok(out) => match batch::parse(&out.stdout.0, cmds, DEFAULT_OUTPUT_CAP, out.duration_ms) {
+                Some(results) => results.into_iter().map(Ok).collect(),
+                // The commands ran; running them again could repeat their effects.
+                None => {
+                    let why = format!(
+                        "the batch's output could not be read (exit {}): {}",
+                        out.exit_code,
+                        String::from_utf8_lossy(&out.stderr.0)
+                    );
+                    cmds.iter().map(|_| Err(RuntimeError::Engine(why.clone()))).collect()
+                }
+            },
+            Err(e) => cmds.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn read_file(&self, session: &str, machine: &str, path: &str, max_bytes: u32) -> Result<FileContent, RuntimeError> {

@@ -9,6 +9,7 @@
 //! running images from a machine's files, building machine images from a
 //! lab's Dockerfile.
 
+pub mod batch;
 pub mod docker;
 pub mod session_env;
 
@@ -127,6 +128,13 @@ pub trait Runtime: Send + Sync {
 
     /// Runs a command to completion, with its timeout and output caps.
     async fn exec(&self, session: &str, cmd: &Command) -> Result<CommandOutput, RuntimeError>;
+
+    /// Runs several commands, concurrently where the runtime can, and
+    /// returns their results in order. A runtime whose round trips are dear
+    /// runs them as one batch (see [`batch`]).
+    async fn exec_batch(&self, session: &str, cmds: &[Command]) -> Vec<Result<CommandOutput, RuntimeError>> {
+        futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await
+    }
 
     /// Reads at most `max_bytes` of a file.
     async fn read_file(&self, session: &str, machine: &str, path: &str, max_bytes: u32) -> Result<FileContent, RuntimeError>;

@@ -38,6 +38,11 @@ impl Environment for SessionEnvironment {
         Ok(self.runtime.exec(&self.session, cmd).await?)
     }
 
+    async fn exec_all(&self, cmds: &[Command]) -> Vec<Result<CommandOutput, CapabilityError>> {
+        let results = self.runtime.exec_batch(&self.session, cmds).await;
+        results.into_iter().map(|r| r.map_err(CapabilityError::from)).collect()
+    }
+
     async fn read_file(&self, req: &ReadFile) -> Result<FileContent, CapabilityError> {
         Ok(self.runtime.read_file(&self.session, &req.machine, &req.path, req.max_bytes).await?)
     }
