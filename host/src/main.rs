@@ -20,10 +20,18 @@ use proctor::{
 };
 
 #[derive(Parser)]
-#[command(name = "proctor", version, about = "Hands-on technical labs with sandboxed judges")]
+#[command(
+    name = "proctor",
+    version,
+    about = "Hands-on technical labs with sandboxed judges",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
+    /// With no command, `proctor` serves: these are `serve`'s options.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Subcommand)]
@@ -38,7 +46,7 @@ enum Cmd {
     Bench(BenchCmd),
 }
 
-#[derive(Args, Default)]
+#[derive(Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PROCTOR_LISTEN")]
@@ -143,7 +151,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command.unwrap_or(Cmd::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Cmd::Serve(cli.serve)) {
         Cmd::Serve(args) => serve(args).await,
         Cmd::Judge(JudgeCmd::Build { labs, out }) => judge_build(&labs, &out),
         Cmd::Judge(JudgeCmd::Run { component, task, fixture, lab, json, limits }) => {

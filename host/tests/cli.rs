@@ -97,15 +97,14 @@ fn judge_run_refuses_bad_input_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no crate found"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[test]
-fn serve_answers_healthz_with_the_loaded_judges() {
-    let judges = first_steps().parent().unwrap().to_path_buf();
-    let data = std::env::temp_dir().join(format!("proctor-serve-{}", std::process::id()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+/// Starts the server as `args` with `PROCTOR_*` variables `env`, and
+/// returns its `/healthz` answer and how many judges it compiled into its
+/// data directory's cache.
+fn healthz(args: &[&str], env: &[(&str, &std::ffi::OsStr)], port: u16, data: &Path) -> (String, usize) {
     let mut server = proctor()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("PROCTOR_DATA_DIR", &data)
-        .env("PROCTOR_JUDGES_DIR", &judges)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("PROCTOR_DATA_DIR", data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -118,14 +117,43 @@ fn serve_answers_healthz_with_the_loaded_judges() {
             conn.read_to_string(&mut response).unwrap();
             break response;
         }
-        assert!(Instant::now() < deadline, "the server did not start listening");
+        if Instant::now() > deadline {
+            server.kill().ok();
+            panic!("the server did not start listening on {port}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     server.kill().ok();
     server.wait().ok();
     let cached = std::fs::read_dir(data.join("cache/plugins")).map(|d| d.count()).unwrap_or(0);
-    std::fs::remove_dir_all(&data).ok();
+    std::fs::remove_dir_all(data).ok();
+    (response, cached)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn serve_answers_healthz_with_the_loaded_judges() {
+    let judges = first_steps().parent().unwrap().to_path_buf();
+    let data = std::env::temp_dir().join(format!("proctor-serve-{}", std::process::id()));
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (response, cached) =
+        healthz(&["serve", "--listen", &listen], &[("PROCTOR_JUDGES_DIR", judges.as_os_str())], port, &data);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""status":"ok""#) && response.contains(r#""plugins":1"#), "{response}");
     assert_eq!(cached, 1, "the judge was compiled into the data directory's cache");
+}
+
+#[test]
+fn plain_proctor_serves_where_the_environment_says() {
+    let judges = first_steps().parent().unwrap().to_path_buf();
+    let data = std::env::temp_dir().join(format!("proctor-plain-{}", std::process::id()));
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let env = [("PROCTOR_LISTEN", std::ffi::OsStr::new(&listen)), ("PROCTOR_JUDGES_DIR", judges.as_os_str())];
+    let (response, _) = healthz(&[], &env, port, &data);
+    assert!(response.starts_with("HTTP/1.1 200") && response.contains(r#""plugins":1"#), "{response}");
 }
