@@ -53,22 +53,11 @@ impl Percentiles {
 /// one call at a time: the plugin call overhead a grading always pays.
 pub async fn plugin_call_overhead(engine: &PluginEngine, plugin: &Plugin, runs: usize) -> Result<Percentiles, String> {
     let task = Task { lab: "bench".into(), task: "trivial".into(), machines: vec!["main".into()], ..Task::default() };
-    for _ in 0..runs.min(1_000) {
+    sample(runs.min(1_000), runs, || async {
         let v = engine.check(plugin, &task, CallContext::detached()).await;
-        if v.status == Status::Error {
-            return Err(format!("the plugin failed during warm-up: {}", v.reason.unwrap_or_default()));
-        }
-    }
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        let v = engine.check(plugin, &task, CallContext::detached()).await;
-        samples.push(started.elapsed());
-        if v.status == Status::Error {
-            return Err(format!("the plugin failed: {}", v.reason.unwrap_or_default()));
-        }
-    }
-    Ok(Percentiles::of(samples))
+        if v.status == Status::Error { Err(format!("the plugin failed: {}", v.reason.unwrap_or_default())) } else { Ok(()) }
+    })
+    .await
 }
 
 /// The five checks of the exec benchmark, as one shell script would do them.
@@ -88,12 +77,13 @@ pub struct JudgeVsScript {
     pub ratio_p50: f64,
 }
 
-async fn sample<F, Fut>(runs: usize, mut f: F) -> Result<Percentiles, String>
+/// Runs `f` `warmup` times unmeasured, then `runs` times measured.
+async fn sample<F, Fut>(warmup: usize, runs: usize, mut f: F) -> Result<Percentiles, String>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    for _ in 0..runs.div_ceil(10) {
+    for _ in 0..warmup {
         f().await?;
     }
     let mut samples = Vec::with_capacity(runs);
@@ -140,8 +130,8 @@ pub async fn judge_vs_script(
                 if out.exit_code == 0 { Ok(()) } else { Err(format!("{:?} failed: {out:?}", cmd.argv)) }
             }
         };
-        let script_one_exec = sample(runs, || exec_ok(sh(FIVE_CHECKS_SCRIPT))).await?;
-        let five_execs_in_turn = sample(runs, || async {
+        let script_one_exec = sample(runs.div_ceil(10), runs, || exec_ok(sh(FIVE_CHECKS_SCRIPT))).await?;
+        let five_execs_in_turn = sample(runs.div_ceil(10), runs, || async {
             for check in FIVE_CHECKS_SCRIPT.split(" && ") {
                 exec_ok(sh(check)).await?;
             }
@@ -149,7 +139,7 @@ pub async fn judge_vs_script(
         })
         .await?;
         let task = Task { lab: "bench".into(), task: "five-checks".into(), session: session.clone(), machines: vec!["main".into()], params: vec![] };
-        let judge_run_all = sample(runs, || async {
+        let judge_run_all = sample(runs.div_ceil(10), runs, || async {
             let ctx = CallContext {
                 env: Arc::new(SessionEnvironment::new(runtime.clone(), session.clone())),
                 grants: Grants::all(),

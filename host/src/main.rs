@@ -182,7 +182,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     {
         // First start from a checkout: build the bundled judges so the labs work.
         tracing::info!("building the bundled judges (first start; later starts reuse them)");
-        let out = if config.judges_dir.is_absolute() { config.judges_dir.clone() } else { root.join(&config.judges_dir) };
+        // `join` keeps an absolute judges directory as it is.
+        let out = root.join(&config.judges_dir);
         let dirs = toolchain::crates_in(&root.join("judges"));
         let built = tokio::task::spawn_blocking(move || toolchain::build_components(&root, &dirs, &out, &[])).await?;
         if let Err(e) = built {
@@ -221,7 +222,7 @@ fn judge_build(labs: &[String], out: &Path) -> anyhow::Result<ExitCode> {
     if dirs.is_empty() {
         bail!("no judge crates under {}", root.join("judges").display());
     }
-    let out = if out.is_absolute() { out.to_path_buf() } else { root.join(out) };
+    let out = root.join(out);
     for path in toolchain::build_components(&root, &dirs, &out, &[])? {
         println!("built {}", path.display());
     }

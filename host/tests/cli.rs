@@ -97,18 +97,18 @@ fn judge_run_refuses_bad_input_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no crate found"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Starts the server as `args` with `PROCTOR_*` variables `env`, and
+/// Starts the server with the first-steps judge and a fresh data directory
+/// named after `tag`, letting `listen_at` say how it is told its address;
 /// returns its `/healthz` answer and how many judges it compiled into its
 /// data directory's cache.
-fn healthz(args: &[&str], env: &[(&str, &std::ffi::OsStr)], port: u16, data: &Path) -> (String, usize) {
-    let mut server = proctor()
-        .args(args)
-        .envs(env.iter().copied())
-        .env("PROCTOR_DATA_DIR", data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn healthz(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> (String, usize) {
+    let judges = first_steps().parent().unwrap().to_path_buf();
+    let data = std::env::temp_dir().join(format!("proctor-{tag}-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = proctor();
+    cmd.env("PROCTOR_DATA_DIR", &data).env("PROCTOR_JUDGES_DIR", &judges).stdout(Stdio::null()).stderr(Stdio::null());
+    listen_at(&mut cmd, &format!("127.0.0.1:{port}"));
+    let mut server = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let response = loop {
         if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
@@ -126,22 +126,15 @@ fn healthz(args: &[&str], env: &[(&str, &std::ffi::OsStr)], port: u16, data: &Pa
     server.kill().ok();
     server.wait().ok();
     let cached = std::fs::read_dir(data.join("cache/plugins")).map(|d| d.count()).unwrap_or(0);
-    std::fs::remove_dir_all(data).ok();
+    std::fs::remove_dir_all(&data).ok();
     (response, cached)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
 fn serve_answers_healthz_with_the_loaded_judges() {
-    let judges = first_steps().parent().unwrap().to_path_buf();
-    let data = std::env::temp_dir().join(format!("proctor-serve-{}", std::process::id()));
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let (response, cached) =
-        healthz(&["serve", "--listen", &listen], &[("PROCTOR_JUDGES_DIR", judges.as_os_str())], port, &data);
+    let (response, cached) = healthz("serve", |cmd, listen| {
+        cmd.args(["serve", "--listen", listen]);
+    });
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""status":"ok""#) && response.contains(r#""plugins":1"#), "{response}");
     assert_eq!(cached, 1, "the judge was compiled into the data directory's cache");
@@ -149,11 +142,8 @@ fn serve_answers_healthz_with_the_loaded_judges() {
 
 #[test]
 fn plain_proctor_serves_where_the_environment_says() {
-    let judges = first_steps().parent().unwrap().to_path_buf();
-    let data = std::env::temp_dir().join(format!("proctor-plain-{}", std::process::id()));
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let env = [("PROCTOR_LISTEN", std::ffi::OsStr::new(&listen)), ("PROCTOR_JUDGES_DIR", judges.as_os_str())];
-    let (response, _) = healthz(&[], &env, port, &data);
+    let (response, _) = healthz("plain", |cmd, listen| {
+        cmd.env("PROCTOR_LISTEN", listen);
+    });
     assert!(response.starts_with("HTTP/1.1 200") && response.contains(r#""plugins":1"#), "{response}");
 }

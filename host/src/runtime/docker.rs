@@ -25,7 +25,7 @@ use bollard::{
 };
 use futures::StreamExt;
 
-use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, batch, checked_path, labels};
+use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, batch, checked_path, exec_each, labels};
 use crate::capabilities::{Bytes, Command, CommandOutput, FileContent};
 
 /// Capabilities every machine keeps; Docker's default set minus raw sockets,
@@ -293,7 +293,7 @@ impl Runtime for DockerRuntime {
     async fn exec_batch(&self, session: &str, cmds: &[Command]) -> Vec<Result<CommandOutput, RuntimeError>> {
         let one_machine = cmds.windows(2).all(|w| w[0].machine == w[1].machine);
         if !one_machine || !batch::batchable(cmds) {
-            return futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await;
+            return exec_each(self, session, cmds).await;
         }
         let timeout = cmds.iter().map(|c| c.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT)).max().unwrap_or(DEFAULT_EXEC_TIMEOUT);
         let framed_cap: u64 = cmds
@@ -309,7 +309,7 @@ impl Runtime for DockerRuntime {
         match self.run_exec(&container_name(session, &script.machine), &script, timeout).await {
             // No POSIX shell in this image: nothing ran, so one exec each.
             Ok(out) if matches!(out.exit_code, 126 | 127) && !batch::started(&out.stdout.0) => {
-                futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await
+                exec_each(self, session, cmds).await
             }
             Ok(out) => match batch::parse(&out.stdout.0, cmds, DEFAULT_OUTPUT_CAP, out.duration_ms) {
                 Some(results) => results.into_iter().map(Ok).collect(),

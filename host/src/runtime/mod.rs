@@ -133,7 +133,7 @@ pub trait Runtime: Send + Sync {
     /// returns their results in order. A runtime whose round trips are dear
     /// runs them as one batch (see [`batch`]).
     async fn exec_batch(&self, session: &str, cmds: &[Command]) -> Vec<Result<CommandOutput, RuntimeError>> {
-        futures::future::join_all(cmds.iter().map(|c| self.exec(session, c))).await
+        exec_each(self, session, cmds).await
     }
 
     /// Reads at most `max_bytes` of a file.
@@ -147,6 +147,16 @@ pub trait Runtime: Send + Sync {
 
     /// The environments this runtime's engine holds for the server.
     async fn list_owned(&self) -> Result<Vec<OwnedEnvironment>, RuntimeError>;
+}
+
+/// Runs `cmds` as one exec each, concurrently, results in order: what a
+/// batch falls back to.
+pub async fn exec_each<R: Runtime + ?Sized>(
+    runtime: &R,
+    session: &str,
+    cmds: &[Command],
+) -> Vec<Result<CommandOutput, RuntimeError>> {
+    futures::future::join_all(cmds.iter().map(|c| runtime.exec(session, c))).await
 }
 
 /// Checks that a path is absolute and has no `..` component.

@@ -26,7 +26,6 @@ impl From<RuntimeError> for CapabilityError {
         match e {
             RuntimeError::NotFound(m) => CapabilityError::NotFound(m),
             RuntimeError::TimedOut(ms) => CapabilityError::TimedOut(format!("after {ms} ms")),
-            RuntimeError::InvalidPath(_) | RuntimeError::Invalid(_) => CapabilityError::Failed(e.to_string()),
             other => CapabilityError::Failed(other.to_string()),
         }
     }
