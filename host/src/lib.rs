@@ -12,4 +12,6 @@ pub mod judging;
 pub mod plugins;
 pub mod runtime;
 pub mod server;
+pub mod sessions;
+pub mod store;
 pub mod toolchain;

@@ -1,6 +1,8 @@
 //! Support for the end-to-end tests: the real components they run, built
 //! once per test process from `judges/` and `tests/plugins/`.
 
+pub mod databases;
+
 use std::{
     path::{Path, PathBuf},
     sync::OnceLock,

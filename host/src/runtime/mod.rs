@@ -142,6 +142,19 @@ pub trait Runtime: Send + Sync {
     /// Writes a file (creating or replacing it) with the given mode.
     async fn write_file(&self, session: &str, machine: &str, path: &str, data: &[u8], mode: u32) -> Result<(), RuntimeError>;
 
+    /// A tar of the contents of directory `path`, refused when larger than
+    /// `max_bytes`.
+    async fn archive_dir(&self, session: &str, machine: &str, path: &str, max_bytes: u64) -> Result<Vec<u8>, RuntimeError> {
+        let _ = (session, machine, path, max_bytes);
+        Err(RuntimeError::Invalid("this runtime cannot archive directories".into()))
+    }
+
+    /// Unpacks a tar made by [`Runtime::archive_dir`] into directory `path`.
+    async fn restore_dir(&self, session: &str, machine: &str, path: &str, tar: &[u8]) -> Result<(), RuntimeError> {
+        let _ = (session, machine, path, tar);
+        Err(RuntimeError::Invalid("this runtime cannot restore directories".into()))
+    }
+
     /// Removes everything of a session. Removing what is already gone succeeds.
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError>;
 
