@@ -6,4 +6,5 @@ mod docker_runtime;
 mod hot_swap;
 mod offline;
 mod sandbox;
+mod sessions;
 mod store;

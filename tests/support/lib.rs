@@ -2,6 +2,7 @@
 //! once per test process from `judges/` and `tests/plugins/`.
 
 pub mod databases;
+pub mod memory_runtime;
 
 use std::{
     path::{Path, PathBuf},

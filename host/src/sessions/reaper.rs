@@ -37,10 +37,8 @@ impl Sessions {
                         Err(e) => tracing::warn!(session = %session.id, error = %e, "could not end a session"),
                     }
                 }
-                Phase::Ending => {
-                    if self.finish(session.clone()).await.phase == Phase::Ended {
-                        report.removed.push(session.id);
-                    }
+                Phase::Ending if self.finish(session.clone()).await.phase == Phase::Ended => {
+                    report.removed.push(session.id);
                 }
                 Phase::Starting if now - session.created_at > policy.start_timeout.as_millis() as i64 => {
                     let failed = apply(&session, Event::Fail { at: now, error: "the environment took too long to start".into() })?;
