@@ -4,11 +4,15 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::Deserialize;
 
-use crate::plugins::{EngineConfig, Limits};
+use crate::{
+    plugins::{EngineConfig, Limits},
+    sessions::{Lifetime, SessionPolicy},
+};
 
 /// Everything the server can be told.
 #[derive(Clone, Debug, Deserialize)]
@@ -21,8 +25,108 @@ pub struct Config {
     /// Built judge components loaded at start. Default `target/judges`
     /// (what `proctor judge build` writes); `PROCTOR_JUDGES_DIR`.
     pub judges_dir: PathBuf,
+    /// The database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    /// Default: `proctor.db` in the data directory; `PROCTOR_DATABASE_URL`.
+    pub database_url: Option<DatabaseUrl>,
     /// The plugin engine.
     pub plugins: PluginsConfig,
+    /// Session caps and lifetimes.
+    pub sessions: SessionsConfig,
+}
+
+/// A database URL; its password never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", crate::store::redacted(&self.0))
+    }
+}
+
+/// Session caps and lifetimes. Labs may ask for other lifetimes (their
+/// scenario file); these are the defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Learners' sessions running at once on this server. Default 50.
+    pub max_sessions: u32,
+    /// Sessions one learner may run at once. Default 2.
+    pub max_per_learner: u32,
+    /// Minutes a session lasts. Default 60.
+    pub ttl_minutes: u64,
+    /// Minutes each extension adds. Default 30.
+    pub extend_minutes: u64,
+    /// Extensions allowed. Default 2.
+    pub max_extensions: u32,
+    /// Longest life of a session, extensions included, in minutes. Default 180.
+    pub max_total_minutes: u64,
+    /// Minutes without terminal input, file writes or checks before a
+    /// session ends. Default 30.
+    pub idle_timeout_minutes: u64,
+    /// Seconds between reaper passes. Default 15.
+    pub reap_interval_seconds: u64,
+    /// Seconds a queued learner keeps their place without asking again.
+    /// Default 120.
+    pub queue_patience_seconds: u64,
+    /// Seconds an environment may take to start. Default 300.
+    pub start_timeout_seconds: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        let policy = SessionPolicy::default();
+        SessionsConfig {
+            max_sessions: policy.max_sessions,
+            max_per_learner: policy.max_per_learner,
+            ttl_minutes: 60,
+            extend_minutes: 30,
+            max_extensions: 2,
+            max_total_minutes: 180,
+            idle_timeout_minutes: policy.idle_timeout.as_secs() / 60,
+            reap_interval_seconds: 15,
+            queue_patience_seconds: policy.queue_patience.as_secs(),
+            start_timeout_seconds: policy.start_timeout.as_secs(),
+        }
+    }
+}
+
+impl SessionsConfig {
+    /// The caps and timeouts the session manager enforces.
+    pub fn policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            max_sessions: self.max_sessions,
+            max_per_learner: self.max_per_learner,
+            idle_timeout: Duration::from_secs(self.idle_timeout_minutes * 60),
+            queue_patience: Duration::from_secs(self.queue_patience_seconds),
+            start_timeout: Duration::from_secs(self.start_timeout_seconds),
+        }
+    }
+
+    /// A lab's lifetime when it names none.
+    pub fn default_lifetime(&self) -> Lifetime {
+        Lifetime {
+            ttl: Duration::from_secs(self.ttl_minutes * 60),
+            extend_by: Duration::from_secs(self.extend_minutes * 60),
+            max_extensions: self.max_extensions,
+            max_total: Duration::from_secs(self.max_total_minutes * 60),
+        }
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_sessions == 0 || self.max_per_learner == 0 {
+            return Err("sessions.max_sessions and sessions.max_per_learner must be at least 1".into());
+        }
+        if self.ttl_minutes == 0 || self.ttl_minutes > self.max_total_minutes {
+            return Err("sessions.ttl_minutes must be between 1 and sessions.max_total_minutes".into());
+        }
+        if self.reap_interval_seconds == 0 || self.idle_timeout_minutes == 0 {
+            return Err("sessions.reap_interval_seconds and sessions.idle_timeout_minutes must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// Plugin engine settings.
@@ -43,7 +147,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             judges_dir: PathBuf::from("target/judges"),
+            database_url: None,
             plugins: PluginsConfig::default(),
+            sessions: SessionsConfig::default(),
         }
     }
 }
@@ -91,7 +197,18 @@ impl Config {
         };
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: shown, message: e.to_string() })
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: shown.clone(), message: e.to_string() })?;
+        config.sessions.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        Ok(config)
+    }
+
+    /// The database URL: the configured one, else `proctor.db` in the data
+    /// directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.0.clone(),
+            None => crate::store::sqlite_url(&self.data_dir),
+        }
     }
 
     /// The plugin engine's settings, with its cache in the data directory.
@@ -114,6 +231,24 @@ mod tests {
     fn unknown_keys_are_refused() {
         let err = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3").unwrap_err();
         assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn database_passwords_stay_out_of_debug_output() {
+        let cfg: Config = toml::from_str("database_url = \"postgres://ann:s3cret@db/proctor\"").unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(shown.contains("postgres://ann:***@db/proctor") && !shown.contains("s3cret"), "{shown}");
+        assert_eq!(cfg.database_url(), "postgres://ann:s3cret@db/proctor");
+        assert!(Config::default().database_url().ends_with("data/proctor.db?mode=rwc"));
+    }
+
+    #[test]
+    fn session_settings_are_checked() {
+        let cfg: Config = toml::from_str("[sessions]\nmax_sessions = 0").unwrap();
+        assert!(cfg.sessions.validate().unwrap_err().contains("max_sessions"));
+        let cfg: Config = toml::from_str("[sessions]\nttl_minutes = 300").unwrap();
+        assert!(cfg.sessions.validate().unwrap_err().contains("ttl_minutes"));
+        assert!(SessionsConfig::default().validate().is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! learner's environment only through the capabilities a lab grants. See the
 //! README's Architecture section for the map of modules.
 
+pub mod api;
 pub mod bench;
 pub mod capabilities;
 pub mod config;

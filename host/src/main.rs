@@ -5,6 +5,7 @@ use std::{
     path::{Path, PathBuf},
     process::ExitCode,
     sync::Arc,
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
@@ -12,10 +13,13 @@ use clap::{Args, Parser, Subcommand};
 use proctor::{
     bench,
     capabilities::fixture::Fixture,
-    config::Config,
+    config::{Config, DatabaseUrl},
     judging::offline::{check_with_fixture, offline_task},
     plugins::{Limits, PluginEngine, Registry, Status, Verdict, Visibility},
+    runtime::{Runtime, docker::DockerRuntime, unavailable::Unavailable},
     server::{self, AppState},
+    sessions::Sessions,
+    store::Store,
     toolchain,
 };
 
@@ -57,6 +61,10 @@ struct ServeArgs {
     /// Directory of built judge components to load at start.
     #[arg(long, env = "PROCTOR_JUDGES_DIR")]
     judges_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB
+    /// (default: proctor.db in the data directory).
+    #[arg(long, env = "PROCTOR_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Configuration file (default: ./proctor.toml when present).
     #[arg(long, env = "PROCTOR_CONFIG")]
     config: Option<PathBuf>,
@@ -173,6 +181,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = args.judges_dir {
         config.judges_dir = dir;
     }
+    if let Some(url) = args.database_url {
+        config.database_url = Some(DatabaseUrl(url));
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let engine = PluginEngine::new(config.engine()).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))?;
@@ -200,8 +211,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "no built judges found; run `cargo run -- judge build` to build the bundled ones"
         );
     }
-    server::serve(AppState { registry, config: Arc::new(config) }).await?;
+    let sessions = start_sessions(&config).await?;
+    server::serve(AppState { registry, config: Arc::new(config), sessions }).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store, reaches the container engine, reconciles what it holds
+/// with the store, and starts the reaper. Without an engine the server
+/// still serves; starting a session then says why it cannot.
+async fn start_sessions(config: &Config) -> anyhow::Result<Sessions> {
+    let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
+    let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
+        Ok(docker) => Arc::new(docker),
+        Err(e) => {
+            tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
+            Arc::new(Unavailable::new(e.to_string()))
+        }
+    };
+    let sessions = Sessions::new(store, runtime, config.sessions.policy());
+    if let Err(e) = sessions.reconcile().await {
+        tracing::warn!(error = %e, "could not reconcile sessions with the engine at start-up");
+    }
+    sessions.spawn_reaper(Duration::from_secs(config.sessions.reap_interval_seconds));
+    Ok(sessions)
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
-use crate::{config::Config, plugins::Registry};
+use crate::{config::Config, plugins::Registry, sessions::Sessions};
 
 /// Shared handles for request handlers.
 #[derive(Clone)]
@@ -15,16 +15,28 @@ pub struct AppState {
     pub registry: Registry,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Learners' sessions.
+    pub sessions: Sessions,
 }
 
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {
     let plugins = state.registry.list().len();
     Json(json!({ "status": "ok", "plugins": plugins }))
+}
+
+/// Ready when the store and the runtime both answer; otherwise 503 with
+/// what is wrong.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let store = state.sessions.store().ping().await.err().map(|e| e.to_string());
+    let runtime = state.sessions.runtime().list_owned().await.err().map(|e| e.to_string());
+    let ready = store.is_none() && runtime.is_none();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "ready": ready, "store": store.unwrap_or_else(|| "ok".into()), "runtime": runtime.unwrap_or_else(|| "ok".into()) })))
 }
 
 /// Serves on the configured address until the process is asked to stop

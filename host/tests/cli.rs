@@ -1,5 +1,5 @@
 //! The `proctor` binary as authors use it: `judge build`, `judge run`, and
-//! `serve` answering `/healthz`.
+//! `serve` answering `/healthz` and `/readyz`.
 
 use std::{
     io::{Read, Write},
@@ -97,11 +97,27 @@ fn judge_run_refuses_bad_input_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no crate found"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// What a started server answered, and what it left in its data directory.
+struct Served {
+    healthz: String,
+    readyz: String,
+    /// Judges compiled into the data directory's cache.
+    cached: usize,
+    /// The SQLite store was created in the data directory.
+    store_created: bool,
+}
+
+fn get(port: u16, path: &str) -> std::io::Result<String> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port))?;
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response)?;
+    Ok(response)
+}
+
 /// Starts the server with the first-steps judge and a fresh data directory
-/// named after `tag`, letting `listen_at` say how it is told its address;
-/// returns its `/healthz` answer and how many judges it compiled into its
-/// data directory's cache.
-fn healthz(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> (String, usize) {
+/// named after `tag`, letting `listen_at` say how it is told its address.
+fn served(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> Served {
     let judges = first_steps().parent().unwrap().to_path_buf();
     let data = std::env::temp_dir().join(format!("proctor-{tag}-{}", std::process::id()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -110,11 +126,8 @@ fn healthz(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> (String, us
     listen_at(&mut cmd, &format!("127.0.0.1:{port}"));
     let mut server = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let response = loop {
-        if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
-            conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
-            let mut response = String::new();
-            conn.read_to_string(&mut response).unwrap();
+    let healthz = loop {
+        if let Ok(response) = get(port, "/healthz") {
             break response;
         }
         if Instant::now() > deadline {
@@ -123,27 +136,49 @@ fn healthz(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> (String, us
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let readyz = get(port, "/readyz").unwrap();
     server.kill().ok();
     server.wait().ok();
     let cached = std::fs::read_dir(data.join("cache/plugins")).map(|d| d.count()).unwrap_or(0);
+    let store_created = data.join("proctor.db").is_file();
     std::fs::remove_dir_all(&data).ok();
-    (response, cached)
+    Served { healthz, readyz, cached, store_created }
 }
 
 #[test]
 fn serve_answers_healthz_with_the_loaded_judges() {
-    let (response, cached) = healthz("serve", |cmd, listen| {
+    let served = served("serve", |cmd, listen| {
         cmd.args(["serve", "--listen", listen]);
     });
+    let response = &served.healthz;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""status":"ok""#) && response.contains(r#""plugins":1"#), "{response}");
-    assert_eq!(cached, 1, "the judge was compiled into the data directory's cache");
+    assert_eq!(served.cached, 1, "the judge was compiled into the data directory's cache");
+    assert!(served.store_created, "the default store is a SQLite file in the data directory");
+    // Ready only with an engine to run sessions on; either way it says so.
+    let readyz = &served.readyz;
+    if std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1") {
+        assert!(readyz.starts_with("HTTP/1.1 200") && readyz.contains(r#""ready":true"#), "{readyz}");
+    } else {
+        assert!(readyz.contains(r#""store":"ok""#), "{readyz}");
+    }
 }
 
 #[test]
 fn plain_proctor_serves_where_the_environment_says() {
-    let (response, _) = healthz("plain", |cmd, listen| {
+    let served = served("plain", |cmd, listen| {
         cmd.env("PROCTOR_LISTEN", listen);
     });
+    let response = &served.healthz;
     assert!(response.starts_with("HTTP/1.1 200") && response.contains(r#""plugins":1"#), "{response}");
+}
+
+#[test]
+fn a_server_without_an_engine_still_serves_and_says_it_is_not_ready() {
+    let served = served("no-engine", |cmd, listen| {
+        cmd.args(["serve", "--listen", listen]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    });
+    assert!(served.healthz.starts_with("HTTP/1.1 200"), "{}", served.healthz);
+    let readyz = &served.readyz;
+    assert!(readyz.starts_with("HTTP/1.1 503") && readyz.contains("unreachable"), "{readyz}");
 }

@@ -64,7 +64,7 @@ impl Store {
     pub async fn open_in(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
-        Store::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("proctor.db").display())).await
+        Store::connect(&sqlite_url(data_dir)).await
     }
 
     /// Connects to the database at `url` (`sqlite://…` or `postgres://…`)
@@ -121,8 +121,13 @@ impl Store {
     }
 }
 
+/// The URL of the SQLite store in `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("proctor.db").display())
+}
+
 /// A URL with its password replaced, fit for messages and logs.
-fn redacted(url: &str) -> String {
+pub(crate) fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];

@@ -1,0 +1,52 @@
+//! The runtime a server runs with when its engine could not be reached at
+//! start-up: every call fails with the reason, so the server still serves
+//! (health, catalog, readiness saying what is wrong) instead of exiting.
+
+use async_trait::async_trait;
+
+use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError};
+use crate::capabilities::{Command, CommandOutput, FileContent};
+
+/// A runtime that cannot run anything, and says why.
+#[derive(Clone, Debug)]
+pub struct Unavailable {
+    reason: String,
+}
+
+impl Unavailable {
+    /// A runtime failing every call with `reason`.
+    pub fn new(reason: impl Into<String>) -> Unavailable {
+        Unavailable { reason: reason.into() }
+    }
+
+    fn error(&self) -> RuntimeError {
+        RuntimeError::Unreachable(format!("{} (restart the server once the engine runs)", self.reason))
+    }
+}
+
+#[async_trait]
+impl Runtime for Unavailable {
+    async fn create(&self, _spec: &EnvironmentSpec) -> Result<(), RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn exec(&self, _session: &str, _cmd: &Command) -> Result<CommandOutput, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn read_file(&self, _session: &str, _machine: &str, _path: &str, _max: u32) -> Result<FileContent, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn write_file(&self, _session: &str, _machine: &str, _path: &str, _data: &[u8], _mode: u32) -> Result<(), RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn destroy(&self, _session: &str) -> Result<(), RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn list_owned(&self) -> Result<Vec<OwnedEnvironment>, RuntimeError> {
+        Err(self.error())
+    }
+}
