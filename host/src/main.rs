@@ -129,6 +129,23 @@ enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Session start-up (cold and from a warm pool), exec round trip, and
+    /// this process's memory with many idle sessions (needs a Docker engine
+    /// and the base image).
+    Sessions {
+        /// Image of the benchmark sessions.
+        #[arg(long, default_value = "proctor/base:bookworm")]
+        image: String,
+        /// Measured starts of each kind.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Sessions held at once for the memory figure.
+        #[arg(long, default_value_t = 200)]
+        idle: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -167,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
         Cmd::Bench(BenchCmd::Exec { component, image, runs }) => bench_exec(&component, &image, runs).await,
+        Cmd::Bench(BenchCmd::Sessions { image, runs, idle, json }) => bench_sessions(&image, runs, idle, json).await,
     }
 }
 
@@ -360,5 +378,30 @@ async fn bench_exec(component: &Path, image: &str, runs: usize) -> anyhow::Resul
     line("five docker execs, one after another", &figures.five_execs_in_turn);
     line("judge, five checks in one run-all", &figures.judge_run_all);
     println!("judge / script at p50: {:.2} (budget 1.5)", figures.ratio_p50);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Arc::new(DockerRuntime::connect().await?);
+    // A store of its own, so the figures include real SQL and nothing of a
+    // server's state is touched.
+    let dir = std::env::temp_dir().join(format!("proctor-bench-{}", std::process::id()));
+    let store = Store::open_in(&dir).await?;
+    let figures = bench::sessions::sessions(runtime, store, image, runs.max(1), idle).await;
+    std::fs::remove_dir_all(&dir).ok();
+    let figures = figures.map_err(anyhow::Error::msg)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = |name: &str, p: &bench::Percentiles| println!("{name:<36} p50 {:>9.2} ms  p99 {:>9.2} ms", p.p50_us / 1e3, p.p99_us / 1e3);
+    line("session ready, cold (budget 1 s)", &figures.ready_cold);
+    line("session ready, warm pool (budget 50 ms)", &figures.ready_warm);
+    line("exec round trip (`true`)", &figures.exec_round_trip);
+    let m = &figures.idle;
+    println!(
+        "{} idle sessions: RSS {:.1} MiB (before {:.1} MiB; budget 200 MiB), started in {:.1} s",
+        m.sessions, m.rss_with_sessions_mib, m.rss_before_mib, m.start_all_seconds
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! `proctor bench`: measured figures for the budgets in the design, taken on
 //! the machine at hand. Benchmarks report; they never pass or fail.
 
+pub mod sessions;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
