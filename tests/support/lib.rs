@@ -2,6 +2,7 @@
 //! once per test process from `judges/` and `tests/plugins/`.
 
 pub mod databases;
+pub mod engine_proxy;
 pub mod memory_runtime;
 
 use std::{
@@ -87,4 +88,31 @@ pub fn task(lab: &str, id: &str) -> Task {
 pub fn case(judge: &str, case: &str) -> Fixture {
     Fixture::load(&workspace().join("judges").join(judge).join("cases").join(format!("{case}.json")))
         .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether the real-engine tests run (`PROCTOR_TEST_DOCKER=1`); when they
+/// do not, says on stderr that `test` skipped.
+pub fn docker_enabled(test: &str) -> bool {
+    let on = std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1");
+    if !on {
+        // Straight to stderr: the harness captures `eprintln!`, and a skip
+        // must be seen.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped {test}: set PROCTOR_TEST_DOCKER=1 to run it against a Docker engine");
+    }
+    on
+}
+
+/// The image real-engine tests run (`PROCTOR_TEST_IMAGE`, default the
+/// base image `scripts/build-base-image` builds).
+pub fn test_image() -> String {
+    std::env::var("PROCTOR_TEST_IMAGE").unwrap_or_else(|_| "proctor/base:bookworm".into())
+}
+
+/// The engine's Unix socket, from `DOCKER_HOST` or the default.
+pub fn engine_socket() -> std::path::PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if host.starts_with("unix://") => host.trim_start_matches("unix://").into(),
+        _ => "/var/run/docker.sock".into(),
+    }
 }
