@@ -3,6 +3,7 @@
 
 mod contract;
 mod docker_runtime;
+mod docker_sessions;
 mod engine_faults;
 mod hot_swap;
 mod offline;

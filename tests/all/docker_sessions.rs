@@ -1,0 +1,167 @@
+//! Sessions on a real Docker engine: TTL expiry removes everything, a
+//! restarted server adopts running sessions and removes orphans, warm pools
+//! hand over real containers, and a kept workspace survives from one
+//! session to the next. Runs when `PROCTOR_TEST_DOCKER=1`.
+
+use std::{sync::Arc, time::Duration};
+
+use proctor::{
+    capabilities::Command,
+    runtime::{EnvironmentSpec, MachineSpec, Resources, Runtime, docker::DockerRuntime},
+    sessions::{EndReason, LabEnvironment, Lifetime, Phase, SessionPolicy, Sessions, WorkspacePersistence, WorkspaceRestore},
+    store::Store,
+};
+use proctor_tests::{databases::sqlite, docker_enabled, test_image};
+
+fn lab(id: &str, ttl: Duration, warm_pool: u32, keep_workspace: bool) -> LabEnvironment {
+    LabEnvironment {
+        lab: id.into(),
+        machines: vec![MachineSpec {
+            name: "main".into(),
+            image: test_image().into(),
+            resources: Resources { memory_bytes: 64 << 20, cpus: 0.5, pids: 64 },
+            workdir: "/workspace".into(),
+        }],
+        lifetime: Lifetime { ttl, extend_by: ttl, max_extensions: 1, max_total: ttl * 2 },
+        warm_pool,
+        workspace: keep_workspace.then(|| WorkspacePersistence {
+            machine: "main".into(),
+            path: "/workspace".into(),
+            max_bytes: 8 << 20,
+        }),
+    }
+}
+
+fn sh(script: &str) -> Command {
+    Command { machine: "main".into(), argv: vec!["sh".into(), "-c".into(), script.into()], ..Command::default() }
+}
+
+/// A learner name no other test run uses.
+fn learner(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+/// Everything on the engine labelled with `session`: containers, networks
+/// and images, as the `docker` CLI lists them.
+fn leftovers(session: &str) -> Vec<String> {
+    let label = format!("label=dev.proctor.session={session}");
+    let mut found = Vec::new();
+    for what in [["ps", "-aq"], ["network", "ls"], ["images", "-q"]] {
+        let mut args: Vec<&str> = what.to_vec();
+        if what[0] == "network" {
+            args.push("-q");
+        }
+        let out = std::process::Command::new("docker").args(&args).args(["--filter", &label]).output().expect("docker CLI");
+        found.extend(String::from_utf8_lossy(&out.stdout).lines().map(|l| format!("{} {l}", what[0])));
+    }
+    found
+}
+
+async fn manager(store: Store, runtime: Arc<dyn Runtime>) -> Sessions {
+    let sessions = Sessions::new(store, runtime, SessionPolicy::default());
+    sessions.set_lab(lab("docker-short", Duration::from_millis(1), 0, false));
+    sessions.set_lab(lab("docker-long", Duration::from_secs(3600), 0, false));
+    sessions
+}
+
+#[tokio::test]
+async fn an_expired_session_leaves_nothing_on_the_engine() {
+    if !docker_enabled("an_expired_session_leaves_nothing_on_the_engine") {
+        return;
+    }
+    let runtime: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.unwrap());
+    let sessions = manager(sqlite().await, runtime.clone()).await;
+    let s = sessions.start(&learner("ttl"), "docker-short").await.unwrap().session;
+    assert!(!leftovers(&s.id).is_empty(), "the session has a container and a network");
+    // Its one millisecond is over by now; the reaper's pass ends it.
+    let report = sessions.reap().await.unwrap();
+    assert!(report.ended.contains(&(s.id.clone(), EndReason::Expired)), "{report:?}");
+    assert_eq!(sessions.get(&s.id).await.unwrap().phase, Phase::Ended);
+    assert_eq!(leftovers(&s.id), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
+    if !docker_enabled("a_restarted_server_adopts_its_sessions_and_removes_orphans") {
+        return;
+    }
+    let docker = Arc::new(DockerRuntime::connect().await.unwrap());
+    let store = sqlite().await;
+    let before = manager(store.clone(), docker.clone()).await;
+    let kept = before.start(&learner("adopt"), "docker-long").await.unwrap().session;
+    docker.exec(&kept.id, &sh("echo still-here > /workspace/mark")).await.unwrap();
+    // An environment no store knows: what a crash between create and record,
+    // or another server's leftovers, look like.
+    let orphan = format!("orphan{}", std::process::id());
+    docker
+        .create(&EnvironmentSpec { session: orphan.clone(), lab: "docker-long".into(), owner: "nobody".into(), machines: lab("x", Duration::ZERO, 0, false).machines })
+        .await
+        .unwrap();
+    drop(before);
+
+    let after = manager(store, docker.clone()).await;
+    let report = after.reconcile().await.unwrap();
+    assert!(report.adopted.contains(&kept.id), "{report:?}");
+    assert!(report.removed_orphans.contains(&orphan), "{report:?}");
+    assert_eq!(leftovers(&orphan), Vec::<String>::new(), "the orphan is gone");
+    let mark = docker.exec(&kept.id, &sh("cat /workspace/mark")).await.unwrap();
+    assert_eq!(mark.stdout.0, b"still-here\n", "the adopted session is the same environment");
+    after.end(&kept.id, EndReason::Admin).await.unwrap();
+    assert_eq!(leftovers(&kept.id), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_warm_pool_hands_over_a_running_container() {
+    if !docker_enabled("a_warm_pool_hands_over_a_running_container") {
+        return;
+    }
+    let docker: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.unwrap());
+    let sessions = manager(sqlite().await, docker.clone()).await;
+    let pool_lab = format!("docker-pool-{}", std::process::id());
+    sessions.set_lab(lab(&pool_lab, Duration::from_secs(3600), 1, false));
+    assert_eq!(sessions.fill_pool(&pool_lab).await.unwrap(), 1);
+    let got = sessions.start(&learner("pool"), &pool_lab).await.unwrap();
+    assert!(got.from_pool, "{got:?}");
+    let out = docker.exec(&got.session.id, &sh("echo ready")).await.unwrap();
+    assert_eq!(out.stdout.0, b"ready\n");
+    sessions.end(&got.session.id, EndReason::Admin).await.unwrap();
+    // The refill started in the background; end whatever the pool holds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let pool = sessions.store().pooled(&pool_lab).await.unwrap();
+        if pool.iter().all(|p| p.phase == Phase::Pooled) && !pool.is_empty() {
+            for p in pool {
+                sessions.end(&p.id, EndReason::Admin).await.unwrap();
+                assert_eq!(leftovers(&p.id), Vec::<String>::new());
+            }
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the pool was not refilled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(leftovers(&got.session.id), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_kept_workspace_survives_into_the_next_session() {
+    if !docker_enabled("a_kept_workspace_survives_into_the_next_session") {
+        return;
+    }
+    let docker: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.unwrap());
+    let sessions = manager(sqlite().await, docker.clone()).await;
+    sessions.set_lab(lab("docker-keeps", Duration::from_secs(3600), 0, true));
+    let ann = learner("keeper");
+    let first = sessions.start(&ann, "docker-keeps").await.unwrap().session;
+    docker
+        .exec(&first.id, &sh("mkdir -p /workspace/src && echo 'print(42)' > /workspace/src/main.py && chmod 755 /workspace/src/main.py && echo gone > /tmp/scratch"))
+        .await
+        .unwrap();
+    sessions.end(&first.id, EndReason::Learner).await.unwrap();
+
+    let second = sessions.start(&ann, "docker-keeps").await.unwrap();
+    assert_eq!(second.workspace, WorkspaceRestore::Restored);
+    let out = docker.exec(&second.session.id, &sh("stat -c %a /workspace/src/main.py; python3 /workspace/src/main.py; test -e /tmp/scratch || echo no-scratch")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout.0), "755\n42\nno-scratch\n", "{out:?}");
+    sessions.end(&second.session.id, EndReason::Learner).await.unwrap();
+    assert_eq!(leftovers(&second.session.id), Vec::<String>::new());
+}
