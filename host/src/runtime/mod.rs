@@ -12,6 +12,7 @@
 pub mod batch;
 pub mod docker;
 pub mod session_env;
+pub mod subnets;
 pub mod unavailable;
 
 use async_trait::async_trait;
