@@ -11,7 +11,7 @@ use proctor::{
     sessions::{EndReason, LabEnvironment, Lifetime, Phase, SessionPolicy, Sessions, WorkspacePersistence, WorkspaceRestore},
     store::Store,
 };
-use proctor_tests::{databases::sqlite, docker_enabled, test_image};
+use proctor_tests::{EngineCleanup, databases::sqlite, docker_enabled, on_engine, test_image};
 
 fn lab(id: &str, ttl: Duration, warm_pool: u32, keep_workspace: bool) -> LabEnvironment {
     LabEnvironment {
@@ -41,20 +41,14 @@ fn learner(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
 
-/// Everything on the engine labelled with `session`: containers, networks
-/// and images, as the `docker` CLI lists them.
+/// Removes whatever `learner(name)` leaves on the engine if the test fails.
+fn cleanup(name: &str) -> EngineCleanup {
+    EngineCleanup::default().label("dev.proctor.owner", &learner(name))
+}
+
+/// What the engine holds for `session`.
 fn leftovers(session: &str) -> Vec<String> {
-    let label = format!("label=dev.proctor.session={session}");
-    let mut found = Vec::new();
-    for what in [["ps", "-aq"], ["network", "ls"], ["images", "-q"]] {
-        let mut args: Vec<&str> = what.to_vec();
-        if what[0] == "network" {
-            args.push("-q");
-        }
-        let out = std::process::Command::new("docker").args(&args).args(["--filter", &label]).output().expect("docker CLI");
-        found.extend(String::from_utf8_lossy(&out.stdout).lines().map(|l| format!("{} {l}", what[0])));
-    }
-    found
+    on_engine("dev.proctor.session", session)
 }
 
 async fn manager(store: Store, runtime: Arc<dyn Runtime>) -> Sessions {
@@ -70,6 +64,7 @@ async fn an_expired_session_leaves_nothing_on_the_engine() {
         return;
     }
     let runtime: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.unwrap());
+    let _cleanup = cleanup("ttl");
     let sessions = manager(sqlite().await, runtime.clone()).await;
     let s = sessions.start(&learner("ttl"), "docker-short").await.unwrap().session;
     assert!(!leftovers(&s.id).is_empty(), "the session has a container and a network");
@@ -85,6 +80,8 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
     if !docker_enabled("a_restarted_server_adopts_its_sessions_and_removes_orphans") {
         return;
     }
+    let orphan = format!("orphan{}", std::process::id());
+    let _cleanup = cleanup("adopt").label("dev.proctor.session", &orphan);
     let docker = Arc::new(DockerRuntime::connect().await.unwrap());
     let store = sqlite().await;
     let before = manager(store.clone(), docker.clone()).await;
@@ -92,7 +89,6 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
     docker.exec(&kept.id, &sh("echo still-here > /workspace/mark")).await.unwrap();
     // An environment no store knows: what a crash between create and record,
     // or another server's leftovers, look like.
-    let orphan = format!("orphan{}", std::process::id());
     docker
         .create(&EnvironmentSpec { session: orphan.clone(), lab: "docker-long".into(), owner: "nobody".into(), machines: lab("x", Duration::ZERO, 0, false).machines })
         .await
@@ -118,6 +114,7 @@ async fn a_warm_pool_hands_over_a_running_container() {
     let docker: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect().await.unwrap());
     let sessions = manager(sqlite().await, docker.clone()).await;
     let pool_lab = format!("docker-pool-{}", std::process::id());
+    let _cleanup = EngineCleanup::default().label("dev.proctor.lab", &pool_lab);
     sessions.set_lab(lab(&pool_lab, Duration::from_secs(3600), 1, false));
     assert_eq!(sessions.fill_pool(&pool_lab).await.unwrap(), 1);
     let got = sessions.start(&learner("pool"), &pool_lab).await.unwrap();
@@ -151,6 +148,7 @@ async fn a_kept_workspace_survives_into_the_next_session() {
     let sessions = manager(sqlite().await, docker.clone()).await;
     sessions.set_lab(lab("docker-keeps", Duration::from_secs(3600), 0, true));
     let ann = learner("keeper");
+    let _cleanup = cleanup("keeper");
     let first = sessions.start(&ann, "docker-keeps").await.unwrap().session;
     docker
         .exec(&first.id, &sh("mkdir -p /workspace/src && echo 'print(42)' > /workspace/src/main.py && chmod 755 /workspace/src/main.py && echo gone > /tmp/scratch"))

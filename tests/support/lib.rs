@@ -116,3 +116,60 @@ pub fn engine_socket() -> std::path::PathBuf {
         _ => "/var/run/docker.sock".into(),
     }
 }
+
+/// What the engine holds with a label: containers, networks, images.
+const ENGINE_KINDS: [(&str, &[&str], &[&str]); 3] = [
+    ("container", &["ps", "-aq"], &["rm", "-f", "-v"]),
+    ("network", &["network", "ls", "-q"], &["network", "rm"]),
+    ("image", &["images", "-q"], &["rmi", "-f"]),
+];
+
+fn docker_cli(args: &[&str]) -> Vec<String> {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Everything on the engine labelled `key=value`, as `kind id` lines, as
+/// the `docker` CLI lists it (not through the runtime under test).
+pub fn on_engine(key: &str, value: &str) -> Vec<String> {
+    let filter = format!("label={key}={value}");
+    ENGINE_KINDS
+        .iter()
+        .flat_map(|(kind, list, _)| docker_cli(&[list, &["--filter", &filter][..]].concat()).into_iter().map(move |id| format!("{kind} {id}")))
+        .collect()
+}
+
+/// Removes, when dropped (a test's end, or its panic), every container,
+/// network and image on the engine carrying one of its labels, so a failed
+/// real-engine test leaves nothing behind.
+#[derive(Debug, Default)]
+pub struct EngineCleanup {
+    labels: Vec<(String, String)>,
+}
+
+impl EngineCleanup {
+    /// Cleans up what carries `key=value`.
+    pub fn label(mut self, key: &str, value: &str) -> EngineCleanup {
+        self.labels.push((key.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+impl Drop for EngineCleanup {
+    fn drop(&mut self) {
+        for (key, value) in &self.labels {
+            let filter = format!("label={key}={value}");
+            // Containers first: a network or image in use cannot go.
+            for (_, list, remove) in ENGINE_KINDS {
+                let found = docker_cli(&[list, &["--filter", &filter][..]].concat());
+                if !found.is_empty() {
+                    let ids: Vec<&str> = found.iter().map(String::as_str).collect();
+                    docker_cli(&[remove, &ids[..]].concat());
+                }
+            }
+        }
+    }
+}
