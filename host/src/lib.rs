@@ -6,6 +6,7 @@
 //! README's Architecture section for the map of modules.
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod capabilities;
 pub mod config;

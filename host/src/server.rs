@@ -21,7 +21,11 @@ pub struct AppState {
 
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v1", crate::api::router())
+        .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {

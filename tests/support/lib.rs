@@ -3,6 +3,7 @@
 
 pub mod databases;
 pub mod engine_proxy;
+pub mod http;
 pub mod memory_runtime;
 
 use std::{

@@ -1,5 +1,30 @@
-//! The HTTP API under `/api/v1`: one module per resource, one error type.
+//! The HTTP API under `/api/v1`: one module per resource, one error type,
+//! and an OpenAPI document generated from the handlers.
 
 pub mod error;
+pub mod guests;
+pub mod identity;
+pub mod sessions;
+
+use axum::{Json, Router, routing::get};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::ApiError;
+
+use crate::server::AppState;
+
+#[derive(OpenApi)]
+#[openapi(info(title = "Proctor API", description = "Hands-on technical labs: sessions, tasks, checks and hints."))]
+struct ApiDoc;
+
+/// The `/api/v1` routes, with `/api/v1/openapi.json` describing them.
+pub fn router() -> Router<AppState> {
+    let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(guests::router())
+        .merge(sessions::router())
+        .split_for_parts();
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let doc = std::sync::Arc::new(doc);
+    routes.route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+}

@@ -1,4 +1,5 @@
-//! The store: sessions, the capacity queue and saved workspaces in SQL.
+//! The store: sessions, the capacity queue, saved workspaces, users and
+//! their tokens, in SQL.
 //!
 //! One [`Store`] speaks SQLite (a file in the data directory, the default)
 //! or PostgreSQL (for several server replicas sharing state) through sqlx's
@@ -8,6 +9,7 @@
 
 mod queue;
 mod sessions;
+mod users;
 mod workspaces;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -1,0 +1,45 @@
+//! `POST /api/v1/guests`: a learner identity for a browser, before (or
+//! without) accounts.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{ApiError, identity::TOKEN_COOKIE};
+use crate::{server::AppState, sessions::Clock};
+
+/// A new guest learner and their token.
+#[derive(Serialize, ToSchema)]
+pub struct GuestCreated {
+    /// The learner's user id.
+    pub user_id: String,
+    /// The bearer token; also set as the `proctor_token` cookie.
+    pub token: String,
+}
+
+/// Creates a guest learner. The token is returned once: keep it.
+#[utoipa::path(post, path = "/guests", tag = "identity",
+    responses((status = 201, description = "a new guest learner", body = GuestCreated)))]
+async fn create_guest(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let now = crate::sessions::SystemClock.now();
+    let (user, token) = crate::auth::issue_guest(state.sessions.store(), now)
+        .await
+        .map_err(|e| ApiError::internal("could not create a guest", &e))?;
+    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000");
+    let mut response = (StatusCode::CREATED, Json(GuestCreated { user_id: user.id, token })).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The identity routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_guest))
+}

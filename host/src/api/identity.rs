@@ -1,0 +1,54 @@
+//! Who is calling: the `Caller` extractor reads a bearer token from the
+//! `Authorization` header or, for browsers (whose WebSockets cannot set
+//! headers), from the `proctor_token` cookie.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{StatusCode, header, request::Parts},
+};
+
+use super::ApiError;
+use crate::{auth::User, server::AppState, sessions::Clock};
+
+/// The cookie a browser keeps its token in.
+pub const TOKEN_COOKIE: &str = "proctor_token";
+
+/// The authenticated user making the request.
+#[derive(Clone, Debug)]
+pub struct Caller(pub User);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let auth = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    auth.strip_prefix("Bearer ").map(str::trim)
+}
+
+fn cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(name, value)| (name == TOKEN_COOKIE).then_some(value))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthenticated = |message: &str| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+                .hint("get a learner token with POST /api/v1/guests and send it as `Authorization: Bearer <token>`")
+        };
+        let Some(token) = bearer(parts).or_else(|| cookie(parts)) else {
+            return Err(unauthenticated("this request needs a token"));
+        };
+        let now = crate::sessions::SystemClock.now();
+        match crate::auth::authenticate(state.sessions.store(), token, now).await {
+            Ok(Some(user)) => Ok(Caller(user)),
+            Ok(None) => Err(unauthenticated("this token is unknown, expired or revoked")),
+            Err(e) => Err(ApiError::internal("could not check the token", &e)),
+        }
+    }
+}

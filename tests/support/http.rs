@@ -1,0 +1,54 @@
+//! A small HTTP/1.1 client for API tests: one request per connection,
+//! JSON in and out.
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, lower-cased names.
+    pub headers: Vec<(String, String)>,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub json: Value,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Answer {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `method path` to `127.0.0.1:port` with extra `headers` and an
+/// optional JSON body.
+pub async fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Answer {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("the server is listening");
+    conn.write_all(format!("{head}\r\n{body}").as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned())).collect();
+    // Bodies here are small; a chunked one arrives as one chunk.
+    let text = if head.to_lowercase().contains("transfer-encoding: chunked") {
+        body.split_once("\r\n").map(|(_, rest)| rest.rsplitn(2, "\r\n0\r\n").last().unwrap_or("").to_owned()).unwrap_or_default()
+    } else {
+        body.to_owned()
+    };
+    Answer { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+}
