@@ -11,6 +11,7 @@ pub mod bench;
 pub mod capabilities;
 pub mod config;
 pub mod judging;
+pub mod labs;
 pub mod plugins;
 pub mod runtime;
 pub mod server;

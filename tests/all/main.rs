@@ -7,6 +7,7 @@ mod docker_runtime;
 mod docker_sessions;
 mod engine_faults;
 mod hot_swap;
+mod labs;
 mod offline;
 mod sandbox;
 mod sessions;

@@ -1,0 +1,12 @@
+//! Labs: the scenario format (`scenarios/<lab>/lab.toml`, `steps/*.md`,
+//! optional `setup.sh`, `solve.sh` and assets), loaded and validated into a
+//! [`Lab`], with every problem reported by file, line and column.
+
+mod file;
+mod load;
+pub mod model;
+pub mod problems;
+
+pub use load::load_lab;
+pub use model::{Difficulty, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task};
+pub use problems::{InvalidLab, Problem};
