@@ -115,7 +115,7 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         }
         ok.then(|| k.get_ref().clone())
     });
-    let judge = f.judge.as_ref().and_then(|j| {
+    let judge = f.judge.as_ref().map(|j| {
         let mut grants = Vec::new();
         for cap in &j.capabilities {
             match Capability::from_str(cap.get_ref()) {
@@ -136,12 +136,12 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         if j.plugin.get_ref().trim().is_empty() {
             r.at(Some(j.plugin.span()), "the judge plugin name is empty", Some("name the judge component, e.g. `judge-<lab>`"));
         }
-        Some(JudgeSpec {
+        JudgeSpec {
             plugin: j.plugin.get_ref().clone(),
             hints: j.hints.as_ref().map(|h| h.get_ref().clone()),
             grants: Grants::from_iter(grants),
             limits,
-        })
+        }
     });
 
     let tasks = check_tasks(dir, f, r);
