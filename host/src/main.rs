@@ -15,6 +15,7 @@ use proctor::{
     capabilities::fixture::Fixture,
     config::{Config, DatabaseUrl},
     judging::offline::{check_with_fixture, offline_task},
+    labs::Catalog,
     plugins::{Limits, PluginEngine, Registry, Status, Verdict, Visibility},
     runtime::{Runtime, docker::DockerRuntime, unavailable::Unavailable},
     server::{self, AppState},
@@ -45,6 +46,9 @@ enum Cmd {
     /// Build and run judges.
     #[command(subcommand)]
     Judge(JudgeCmd),
+    /// Work with labs.
+    #[command(subcommand)]
+    Lab(LabCmd),
     /// Measure the figures behind the performance budgets.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -68,6 +72,22 @@ struct ServeArgs {
     /// Configuration file (default: ./proctor.toml when present).
     #[arg(long, env = "PROCTOR_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum LabCmd {
+    /// Check lab definitions and report every problem (a lab directory, or
+    /// a directory of labs; default `scenarios`).
+    Validate {
+        /// A lab directory or a directory of labs.
+        dir: Option<PathBuf>,
+    },
+    /// List the valid labs.
+    List {
+        /// A directory of labs.
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -182,6 +202,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Judge(JudgeCmd::Run { component, task, fixture, lab, json, limits }) => {
             judge_run(&component, &task, &fixture, &lab, json, limits.as_deref()).await
         }
+        Cmd::Lab(LabCmd::Validate { dir }) => lab_validate(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
+        Cmd::Lab(LabCmd::List { dir }) => lab_list(&dir),
         Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
         Cmd::Bench(BenchCmd::Exec { component, image, runs }) => bench_exec(&component, &image, runs).await,
         Cmd::Bench(BenchCmd::Sessions { image, runs, idle, json }) => bench_sessions(&image, runs, idle, json).await,
@@ -403,5 +425,31 @@ async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> an
         "{} idle sessions: RSS {:.1} MiB (before {:.1} MiB; budget 200 MiB), started in {:.1} s",
         m.sessions, m.rss_with_sessions_mib, m.rss_before_mib, m.start_all_seconds
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lab_validate(dir: &Path) -> anyhow::Result<ExitCode> {
+    let catalog = Catalog::load(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for lab in &catalog.labs {
+        println!("ok      {} ({} tasks)", lab.id, lab.tasks.len());
+    }
+    for invalid in &catalog.invalid {
+        eprintln!("invalid {invalid}");
+    }
+    if catalog.labs.is_empty() && catalog.invalid.is_empty() {
+        bail!("no labs in {}", dir.display());
+    }
+    Ok(if catalog.invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn lab_list(dir: &Path) -> anyhow::Result<ExitCode> {
+    let catalog = Catalog::load(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for lab in &catalog.labs {
+        let difficulty = serde_json::to_value(lab.difficulty)?;
+        println!("{:<24} {:<13} {:>4} min  {}", lab.id, difficulty.as_str().unwrap_or_default(), lab.duration_minutes, lab.title);
+    }
+    for invalid in &catalog.invalid {
+        eprintln!("skipped {} (run `proctor lab validate` for why)", invalid.dir.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -182,3 +182,21 @@ fn a_server_without_an_engine_still_serves_and_says_it_is_not_ready() {
     let readyz = &served.readyz;
     assert!(readyz.starts_with("HTTP/1.1 503") && readyz.contains("unreachable"), "{readyz}");
 }
+
+#[test]
+fn lab_validate_passes_the_bundled_labs_and_names_what_is_wrong_with_others() {
+    let out = proctor().args(["lab", "validate"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("ok      first-steps (2 tasks)"), "{text}");
+
+    let dir = std::env::temp_dir().join(format!("proctor-cli-labs-{}", std::process::id())).join("broken");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lab.toml"), "id = \"broken\"\ntitle = \"Broken\"\ndifficulty = \"easy\"\nduration_minutes = 5\n").unwrap();
+    let out = proctor().args(["lab", "validate"]).arg(&dir).output().unwrap();
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lab.toml:3:14: unknown difficulty `easy`"), "{err}");
+    assert!(err.contains("the lab has no machines") && err.contains("the lab has no tasks"), "{err}");
+}

@@ -2,11 +2,13 @@
 //! optional `setup.sh`, `solve.sh` and assets), loaded and validated into a
 //! [`Lab`], with every problem reported by file, line and column.
 
+pub mod catalog;
 mod file;
 mod load;
 pub mod model;
 pub mod problems;
 
+pub use catalog::Catalog;
 pub use load::load_lab;
 pub use model::{Difficulty, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task};
 pub use problems::{InvalidLab, Problem};
