@@ -1,4 +1,5 @@
-//! Running checks and hints: offline against fixtures here; live sessions
-//! join when sessions exist.
+//! Running checks and hints: live in a learner's session (recorded as
+//! attempts), or offline against fixtures.
 
+pub mod live;
 pub mod offline;

@@ -7,6 +7,7 @@
 //! drivers accept; only the migrations differ per database, in
 //! `host/migrations/{sqlite,postgres}`.
 
+mod attempts;
 mod queue;
 mod sessions;
 mod users;
@@ -20,6 +21,7 @@ use sqlx::{
     migrate::Migrator,
 };
 
+pub use attempts::AttemptRow;
 pub use queue::QueuePlace;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

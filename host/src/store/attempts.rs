@@ -1,0 +1,94 @@
+//! Attempts: every check, with its verdict and the recording that replays it.
+
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError};
+
+/// One check a learner ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// Id.
+    pub id: String,
+    /// The session.
+    pub session_id: String,
+    /// The learner.
+    pub owner: String,
+    /// The lab.
+    pub lab: String,
+    /// The task.
+    pub task: String,
+    /// The verdict's status (`passed`, `failed`, `not-gradable`, `error`).
+    pub status: String,
+    /// The verdict, as JSON.
+    pub verdict: String,
+    /// The capability calls, as a fixture (JSON) `proctor judge run` replays.
+    pub recording: String,
+    /// The judge that answered.
+    pub plugin: Option<String>,
+    /// Its version.
+    pub plugin_version: Option<String>,
+    /// How long the check took.
+    pub duration_us: i64,
+    /// When.
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, session_id, owner, lab, task, status, verdict, recording, plugin, plugin_version, duration_us, created_at";
+
+fn attempt_from(row: &AnyRow) -> Result<AttemptRow, StoreError> {
+    Ok(AttemptRow {
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        owner: row.try_get("owner")?,
+        lab: row.try_get("lab")?,
+        task: row.try_get("task")?,
+        status: row.try_get("status")?,
+        verdict: row.try_get("verdict")?,
+        recording: row.try_get("recording")?,
+        plugin: row.try_get("plugin")?,
+        plugin_version: row.try_get("plugin_version")?,
+        duration_us: row.try_get("duration_us")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Records an attempt.
+    pub async fn insert_attempt(&self, a: &AttemptRow) -> Result<(), StoreError> {
+        sqlx::query(&format!("INSERT INTO attempts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+            .bind(&a.id)
+            .bind(&a.session_id)
+            .bind(&a.owner)
+            .bind(&a.lab)
+            .bind(&a.task)
+            .bind(&a.status)
+            .bind(&a.verdict)
+            .bind(&a.recording)
+            .bind(&a.plugin)
+            .bind(&a.plugin_version)
+            .bind(a.duration_us)
+            .bind(a.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A session's attempts, oldest first; only `task`'s when given.
+    pub async fn attempts(&self, session_id: &str, task: Option<&str>) -> Result<Vec<AttemptRow>, StoreError> {
+        let sql = match task {
+            Some(_) => format!("SELECT {COLUMNS} FROM attempts WHERE session_id = $1 AND task = $2 ORDER BY created_at, id"),
+            None => format!("SELECT {COLUMNS} FROM attempts WHERE session_id = $1 ORDER BY created_at, id"),
+        };
+        let mut query = sqlx::query(&sql).bind(session_id);
+        if let Some(task) = task {
+            query = query.bind(task);
+        }
+        query.fetch_all(&self.pool).await?.iter().map(attempt_from).collect()
+    }
+
+    /// One attempt.
+    pub async fn attempt(&self, id: &str) -> Result<Option<AttemptRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attempts WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(attempt_from).transpose()
+    }
+}
