@@ -22,6 +22,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the server keeps its state. Default `./data`; `PROCTOR_DATA_DIR`.
     pub data_dir: PathBuf,
+    /// The labs: a directory of lab directories. Default `scenarios`;
+    /// `PROCTOR_SCENARIOS_DIR`.
+    pub scenarios_dir: PathBuf,
     /// Built judge components loaded at start. Default `target/judges`
     /// (what `proctor judge build` writes); `PROCTOR_JUDGES_DIR`.
     pub judges_dir: PathBuf,
@@ -72,6 +75,8 @@ pub struct SessionsConfig {
     pub queue_patience_seconds: u64,
     /// Seconds an environment may take to start. Default 300.
     pub start_timeout_seconds: u64,
+    /// Hints a session may ask for per minute. Default 5.
+    pub hints_per_minute: u32,
 }
 
 impl Default for SessionsConfig {
@@ -88,6 +93,7 @@ impl Default for SessionsConfig {
             reap_interval_seconds: 15,
             queue_patience_seconds: policy.queue_patience.as_secs(),
             start_timeout_seconds: policy.start_timeout.as_secs(),
+            hints_per_minute: 5,
         }
     }
 }
@@ -147,6 +153,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             judges_dir: PathBuf::from("target/judges"),
+            scenarios_dir: PathBuf::from("scenarios"),
             database_url: None,
             plugins: PluginsConfig::default(),
             sessions: SessionsConfig::default(),

@@ -62,6 +62,9 @@ struct ServeArgs {
     /// Directory for the server's state.
     #[arg(long, env = "PROCTOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Directory of labs.
+    #[arg(long, env = "PROCTOR_SCENARIOS_DIR")]
+    scenarios_dir: Option<PathBuf>,
     /// Directory of built judge components to load at start.
     #[arg(long, env = "PROCTOR_JUDGES_DIR")]
     judges_dir: Option<PathBuf>,
@@ -221,6 +224,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = args.judges_dir {
         config.judges_dir = dir;
     }
+    if let Some(dir) = args.scenarios_dir {
+        config.scenarios_dir = dir;
+    }
     if let Some(url) = args.database_url {
         config.database_url = Some(DatabaseUrl(url));
     }
@@ -251,15 +257,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "no built judges found; run `cargo run -- judge build` to build the bundled ones"
         );
     }
-    let sessions = start_sessions(&config).await?;
-    server::serve(AppState { registry, config: Arc::new(config), sessions }).await?;
+    let labs = Catalog::load(&config.scenarios_dir).unwrap_or_else(|e| {
+        tracing::warn!(dir = %config.scenarios_dir.display(), error = %e, "no labs: cannot read the scenarios directory");
+        Catalog::default()
+    });
+    for invalid in &labs.invalid {
+        tracing::warn!("{invalid}");
+    }
+    let sessions = start_sessions(&config, &labs).await?;
+    server::serve(AppState::new(registry, config, sessions, labs)).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Opens the store, reaches the container engine, reconciles what it holds
 /// with the store, and starts the reaper. Without an engine the server
 /// still serves; starting a session then says why it cannot.
-async fn start_sessions(config: &Config) -> anyhow::Result<Sessions> {
+async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessions> {
     let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
         Ok(docker) => Arc::new(docker),
@@ -269,6 +282,13 @@ async fn start_sessions(config: &Config) -> anyhow::Result<Sessions> {
         }
     };
     let sessions = Sessions::new(store, runtime, config.sessions.policy());
+    let defaults = config.sessions.default_lifetime();
+    for lab in &labs.labs {
+        if let Some(env) = lab.environment(&defaults) {
+            sessions.set_lab(env);
+        }
+    }
+    tracing::info!(labs = labs.labs.len(), startable = sessions.labs().len(), "labs loaded");
     if let Err(e) = sessions.reconcile().await {
         tracing::warn!(error = %e, "could not reconcile sessions with the engine at start-up");
     }

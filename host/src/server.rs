@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
-use crate::{config::Config, plugins::Registry, sessions::Sessions};
+use crate::{api::rate::RateLimiter, config::Config, labs::Catalog, plugins::Registry, sessions::Sessions};
 
 /// Shared handles for request handlers.
 #[derive(Clone)]
@@ -17,6 +17,18 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Learners' sessions.
     pub sessions: Sessions,
+    /// The labs.
+    pub labs: Arc<Catalog>,
+    /// Hints per session per minute.
+    pub hint_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// The state of a server with these parts; limits come from `config`.
+    pub fn new(registry: Registry, config: Config, sessions: Sessions, labs: Catalog) -> AppState {
+        let hint_limiter = RateLimiter::new(config.sessions.hints_per_minute, std::time::Duration::from_secs(60));
+        AppState { registry, config: Arc::new(config), sessions, labs: Arc::new(labs), hint_limiter: Arc::new(hint_limiter) }
+    }
 }
 
 /// The server's routes.

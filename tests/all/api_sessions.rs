@@ -5,11 +5,19 @@
 use std::{sync::Arc, time::Duration};
 
 use proctor::{
+    config::Config,
+    labs::Catalog,
+    plugins::Registry,
     runtime::{MachineSpec, Resources},
-    server::{self, AppState},
+    server::AppState,
     sessions::{LabEnvironment, Lifetime, SessionPolicy, Sessions},
 };
-use proctor_tests::{databases::sqlite, engine, http::request, memory_runtime::MemoryRuntime};
+use proctor_tests::{
+    databases::sqlite,
+    engine,
+    http::{self, guest, request},
+    memory_runtime::MemoryRuntime,
+};
 use serde_json::{Value, json};
 
 async fn serve(policy: SessionPolicy) -> u16 {
@@ -22,22 +30,15 @@ async fn serve(policy: SessionPolicy) -> u16 {
         warm_pool: 0,
         workspace: None,
     });
-    let state = AppState { registry: proctor::plugins::Registry::new(engine()), config: Arc::new(Default::default()), sessions };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(server::serve_on(listener, state, std::future::pending()));
-    port
+    http::serve(AppState::new(Registry::new(engine()), Config::default(), sessions, Catalog::default())).await
 }
 
-async fn guest(port: u16) -> String {
+/// A new guest's raw token, checking the browser also gets it as a cookie.
+async fn token(port: u16) -> String {
     let created = request(port, "POST", "/api/v1/guests", &[], None).await;
     assert_eq!(created.status, 201, "{created:?}");
     assert!(created.header("set-cookie").is_some_and(|c| c.contains("HttpOnly")), "{created:?}");
     created.json["token"].as_str().unwrap().to_owned()
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
 }
 
 #[tokio::test]
@@ -48,7 +49,7 @@ async fn a_learner_starts_resumes_extends_and_ends_a_session() {
     let forged = request(port, "GET", "/api/v1/sessions", &[("Authorization", "Bearer pt_forged")], None).await;
     assert_eq!(forged.status, 401);
 
-    let ann = bearer(&guest(port).await);
+    let ann = guest(port).await;
     let auth = [("Authorization", ann.as_str())];
     let unknown = request(port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "no-such-lab"}))).await;
     assert_eq!((unknown.status, unknown.json["error"]["code"].as_str()), (404, Some("unknown_lab")), "{unknown:?}");
@@ -67,7 +68,7 @@ async fn a_learner_starts_resumes_extends_and_ends_a_session() {
     assert_eq!((no_more.status, no_more.json["error"]["code"].as_str()), (409, Some("session_state")), "{no_more:?}");
 
     // Someone else's session does not exist for them.
-    let bo = bearer(&guest(port).await);
+    let bo = guest(port).await;
     let theirs = request(port, "DELETE", &format!("/api/v1/sessions/{id}"), &[("Authorization", bo.as_str())], None).await;
     assert_eq!(theirs.status, 404);
     let listed = request(port, "GET", "/api/v1/sessions", &[("Authorization", bo.as_str())], None).await;
@@ -82,11 +83,11 @@ async fn a_learner_starts_resumes_extends_and_ends_a_session() {
 #[tokio::test]
 async fn a_full_server_answers_429_with_retry_after_and_the_queue_place() {
     let port = serve(SessionPolicy { max_sessions: 1, ..SessionPolicy::default() }).await;
-    let first = bearer(&guest(port).await);
+    let first = guest(port).await;
     let ok = request(port, "POST", "/api/v1/sessions", &[("Authorization", first.as_str())], Some(&json!({"lab": "api-lab"}))).await;
     assert_eq!(ok.status, 201);
     // The browser's cookie works as well as the header.
-    let token = guest(port).await;
+    let token = token(port).await;
     let cookie = format!("theme=dark; proctor_token={token}");
     let full = request(port, "POST", "/api/v1/sessions", &[("Cookie", cookie.as_str())], Some(&json!({"lab": "api-lab"}))).await;
     assert_eq!(full.status, 429, "{full:?}");

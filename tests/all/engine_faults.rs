@@ -46,11 +46,12 @@ async fn an_engine_that_vanishes_mid_exec_fails_the_call_cleanly_and_the_server_
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let state = AppState {
-        registry: proctor::plugins::Registry::new(engine()),
-        config: Arc::new(proctor::config::Config::default()),
-        sessions: sessions.clone(),
-    };
+    let state = AppState::new(
+        proctor::plugins::Registry::new(engine()),
+        proctor::config::Config::default(),
+        sessions.clone(),
+        proctor::labs::Catalog::default(),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve_on(listener, state, async move {
         let _ = stopped.await;

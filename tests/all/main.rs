@@ -2,6 +2,7 @@
 //! `tests/plugins/`, run by the real engine.
 
 mod api_sessions;
+mod api_tasks;
 mod contract;
 mod docker_runtime;
 mod docker_sessions;

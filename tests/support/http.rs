@@ -52,3 +52,18 @@ pub async fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str
     };
     Answer { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text }
 }
+
+/// Serves `state` on a free loopback port until the test process ends.
+pub async fn serve(state: proctor::server::AppState) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(proctor::server::serve_on(listener, state, std::future::pending()));
+    port
+}
+
+/// A new guest learner's `Authorization` header value.
+pub async fn guest(port: u16) -> String {
+    let created = request(port, "POST", "/api/v1/guests", &[], None).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    format!("Bearer {}", created.json["token"].as_str().expect("a token"))
+}

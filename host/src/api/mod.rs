@@ -4,7 +4,10 @@
 pub mod error;
 pub mod guests;
 pub mod identity;
+pub mod labs;
+pub mod rate;
 pub mod sessions;
+pub mod tasks;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
@@ -22,7 +25,9 @@ struct ApiDoc;
 pub fn router() -> Router<AppState> {
     let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(guests::router())
+        .merge(labs::router())
         .merge(sessions::router())
+        .merge(tasks::router())
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let doc = std::sync::Arc::new(doc);

@@ -3,6 +3,7 @@
 //! [`Lab`], with every problem reported by file, line and column.
 
 pub mod catalog;
+mod environment;
 mod file;
 mod load;
 pub mod model;

@@ -1,0 +1,52 @@
+//! A lab as the session manager runs it: its machines as runtime specs,
+//! its lifetime (the lab's where it sets one, else the server's), its warm
+//! pool and kept workspace.
+
+use crate::{
+    runtime::MachineSpec,
+    sessions::{LabEnvironment, Lifetime, WorkspacePersistence},
+};
+
+use super::{Lab, MachineImage, RuntimeKind};
+
+/// The largest workspace kept between sessions.
+const MAX_KEPT_WORKSPACE: u64 = 64 << 20;
+
+impl Lab {
+    /// What sessions of this lab ask of the runtime, or `None` when this
+    /// server has no runtime for it (KubeVirt labs on a Docker server).
+    pub fn environment(&self, defaults: &Lifetime) -> Option<LabEnvironment> {
+        if self.runtime != RuntimeKind::Docker {
+            return None;
+        }
+        let machines = self
+            .machines
+            .iter()
+            .map(|m| {
+                let image = match &m.image {
+                    MachineImage::Reference(r) => r.clone(),
+                    MachineImage::Dockerfile { .. } | MachineImage::Disk(_) => return None,
+                };
+                Some(MachineSpec { name: m.name.clone(), image, resources: m.resources.clone(), workdir: m.workdir.clone() })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let ttl = self.ttl.unwrap_or(defaults.ttl);
+        let lifetime = Lifetime {
+            ttl,
+            extend_by: self.extend_by.unwrap_or(defaults.extend_by),
+            max_extensions: self.max_extensions.unwrap_or(defaults.max_extensions),
+            max_total: defaults.max_total.max(ttl),
+        };
+        Some(LabEnvironment {
+            lab: self.id.clone(),
+            workspace: self.keep_workspace.as_ref().map(|path| WorkspacePersistence {
+                machine: machines[0].name.clone(),
+                path: path.clone(),
+                max_bytes: MAX_KEPT_WORKSPACE,
+            }),
+            machines,
+            lifetime,
+            warm_pool: self.warm_pool,
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! The catalog, tasks, checks, hints and attempts over HTTP, with the real
+//! first-steps lab and judge (on the in-memory runtime): a check fails with
+//! a hint, passes once the file is right, and its recording replays to the
+//! same verdict.
+
+use std::sync::Arc;
+
+use proctor::{
+    capabilities::fixture::Fixture,
+    config::Config,
+    judging::offline::{check_with_fixture, offline_task},
+    labs::Catalog,
+    plugins::{Limits, Registry, Status},
+    runtime::Runtime,
+    server::AppState,
+    sessions::{SessionPolicy, Sessions},
+};
+use proctor_tests::{
+    components,
+    databases::sqlite,
+    engine,
+    http::{self, guest, request},
+    memory_runtime::MemoryRuntime,
+    wasm, workspace,
+};
+use serde_json::json;
+
+struct Served {
+    port: u16,
+    runtime: Arc<MemoryRuntime>,
+    registry: Registry,
+    sessions: Sessions,
+}
+
+async fn serve(hints_per_minute: u32) -> Served {
+    let registry = Registry::new(engine());
+    registry.install(&wasm(&components().first_steps)).await.unwrap();
+    let labs = Catalog::load(&workspace().join("scenarios")).unwrap();
+    let runtime = Arc::new(MemoryRuntime::default());
+    let sessions = Sessions::new(sqlite().await, runtime.clone(), SessionPolicy::default());
+    let mut config = Config::default();
+    config.sessions.hints_per_minute = hints_per_minute;
+    for lab in &labs.labs {
+        if let Some(env) = lab.environment(&config.sessions.default_lifetime()) {
+            sessions.set_lab(env);
+        }
+    }
+    let port = http::serve(AppState::new(registry.clone(), config, sessions.clone(), labs)).await;
+    Served { port, runtime, registry, sessions }
+}
+
+#[tokio::test]
+async fn the_catalog_lists_filters_and_details_labs() {
+    let s = serve(5).await;
+    let all = request(s.port, "GET", "/api/v1/labs", &[], None).await;
+    let first = all.json.as_array().unwrap().iter().find(|l| l["id"] == "first-steps").expect("listed").clone();
+    assert_eq!((first["difficulty"].as_str(), first["tasks"].as_u64(), first["startable"].as_bool()), (Some("beginner"), Some(2), Some(true)));
+    let none = request(s.port, "GET", "/api/v1/labs?topic=quantum", &[], None).await;
+    assert_eq!(none.json, json!([]));
+    let found = request(s.port, "GET", "/api/v1/labs?q=SCRIPT&difficulty=beginner", &[], None).await;
+    assert!(found.json.as_array().unwrap().iter().any(|l| l["id"] == "first-steps"), "{found:?}");
+    let detail = request(s.port, "GET", "/api/v1/labs/first-steps", &[], None).await;
+    assert_eq!(detail.json["steps"][1]["id"], "write-script");
+    assert!(detail.json["steps"][0]["instructions"].as_str().unwrap().contains("Hello, Proctor"));
+    let missing = request(s.port, "GET", "/api/v1/labs/nope", &[], None).await;
+    assert_eq!((missing.status, missing.json["error"]["code"].as_str()), (404, Some("unknown_lab")));
+}
+
+#[tokio::test]
+async fn a_check_fails_with_a_hint_then_passes_and_replays_exactly() {
+    let s = serve(5).await;
+    let ann = guest(s.port).await;
+    let auth = [("Authorization", ann.as_str())];
+    let started = request(s.port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let id = started.json["id"].as_str().unwrap().to_owned();
+
+    let tasks = request(s.port, "GET", &format!("/api/v1/sessions/{id}/tasks"), &auth, None).await;
+    assert_eq!(tasks.json[0]["status"], "not-attempted");
+
+    let failed = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &auth, None).await;
+    assert_eq!((failed.status, failed.json["status"].as_str()), (200, Some("failed")), "{failed:?}");
+    let check = &failed.json["verdict"]["checks"][0];
+    assert_eq!((check["id"].as_str(), check["passed"].as_bool()), (Some("file_missing"), Some(false)), "{failed:?}");
+    assert!(check["hint"].as_str().unwrap().contains("echo"), "{failed:?}");
+
+    let hint = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/hint"), &auth, None).await;
+    assert_eq!(hint.status, 200, "{hint:?}");
+    assert!(hint.json["text"].as_str().is_some_and(|t| !t.is_empty()) && hint.json["level"].as_u64() >= Some(1), "{hint:?}");
+
+    s.runtime.write_file(&id, "main", "/workspace/hello.txt", b"Hello, Proctor\n", 0o644).await.unwrap();
+    let passed = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &auth, None).await;
+    assert_eq!(passed.json["status"], "passed", "{passed:?}");
+    let tasks = request(s.port, "GET", &format!("/api/v1/sessions/{id}/tasks"), &auth, None).await;
+    assert_eq!((tasks.json[0]["status"].as_str(), tasks.json[0]["attempts"].as_u64()), (Some("passed"), Some(2)));
+    assert_eq!(tasks.json[1]["status"], "not-attempted");
+
+    let history = request(s.port, "GET", &format!("/api/v1/sessions/{id}/attempts?task=create-file"), &auth, None).await;
+    let statuses: Vec<&str> = history.json.as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["failed", "passed"]);
+
+    // Each attempt's recording replays offline to the same verdict.
+    for view in history.json.as_array().unwrap() {
+        let row = s.sessions.store().attempt(view["id"].as_str().unwrap()).await.unwrap().unwrap();
+        let fixture: Fixture = serde_json::from_str(&row.recording).unwrap();
+        let judge = s.registry.serving("judge-first-steps").unwrap();
+        let replay = check_with_fixture(s.registry.engine(), &judge, &offline_task("first-steps", "create-file", &fixture), &fixture, Limits::default())
+            .await
+            .unwrap();
+        let expected = if row.status == "passed" { Status::Passed } else { Status::Failed };
+        assert_eq!(replay.verdict.status, expected, "{row:?}");
+        assert!(replay.unanswered.is_empty() && replay.unused == 0, "the recording is complete");
+    }
+}
+
+#[tokio::test]
+async fn bad_task_requests_are_refused_clearly() {
+    let s = serve(2).await;
+    let ann = guest(s.port).await;
+    let auth = [("Authorization", ann.as_str())];
+    let started = request(s.port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
+    let id = started.json["id"].as_str().unwrap().to_owned();
+
+    let unknown = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/nope/check"), &auth, None).await;
+    assert_eq!((unknown.status, unknown.json["error"]["code"].as_str()), (404, Some("unknown_task")));
+    let bo = guest(s.port).await;
+    let theirs = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &[("Authorization", bo.as_str())], None).await;
+    assert_eq!(theirs.status, 404);
+
+    for _ in 0..2 {
+        let ok = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/hint"), &auth, None).await;
+        assert_eq!(ok.status, 200);
+    }
+    let limited = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/hint"), &auth, None).await;
+    assert_eq!((limited.status, limited.json["error"]["code"].as_str()), (429, Some("hint_rate")), "{limited:?}");
+    assert!(limited.header("retry-after").is_some());
+
+    request(s.port, "DELETE", &format!("/api/v1/sessions/{id}"), &auth, None).await;
+    let ended = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &auth, None).await;
+    assert_eq!((ended.status, ended.json["error"]["code"].as_str()), (409, Some("session_not_running")), "{ended:?}");
+}
