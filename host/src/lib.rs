@@ -12,4 +12,5 @@ pub mod judging;
 pub mod plugins;
 pub mod runtime;
 pub mod server;
+pub mod terminals;
 pub mod toolchain;
