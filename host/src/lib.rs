@@ -17,4 +17,5 @@ pub mod runtime;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod terminals;
 pub mod toolchain;

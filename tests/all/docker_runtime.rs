@@ -36,7 +36,7 @@ fn spec(session: &str) -> EnvironmentSpec {
         owner: "tester".into(),
         machines: vec![MachineSpec {
             name: "main".into(),
-            image: image(),
+            image: image().into(),
             resources: Resources { memory_bytes: 128 << 20, cpus: 0.5, pids: 64 },
             workdir: "/workspace".into(),
         }],

@@ -14,8 +14,8 @@ use std::{
 
 use async_trait::async_trait;
 use proctor::{
-    capabilities::{Command, CommandOutput, FileContent},
-    runtime::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError},
+    capabilities::{BuildReport, BuildRequest, Command, CommandOutput, Container, FileContent, HttpRequest, HttpResponse, RunRequest},
+    runtime::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, Terminal, TerminalSize},
 };
 
 /// Environments as maps of files.
@@ -58,6 +58,11 @@ impl MemoryRuntime {
         let mut envs = self.envs.lock().unwrap();
         envs.get_mut(session).map(f).ok_or_else(|| RuntimeError::NotFound(format!("session {session}")))
     }
+}
+
+/// What the memory runtime answers for what only a real engine does.
+fn unsupported() -> RuntimeError {
+    RuntimeError::Invalid("the in-memory runtime has no terminals or images".into())
 }
 
 #[async_trait]
@@ -107,6 +112,26 @@ impl Runtime for MemoryRuntime {
                 e.files.insert(format!("{}/{name}", path.trim_end_matches('/')), data);
             }
         })
+    }
+
+    async fn open_terminal(&self, _session: &str, _machine: &str, _size: TerminalSize) -> Result<Terminal, RuntimeError> {
+        Err(unsupported())
+    }
+
+    async fn build_image(&self, _session: &str, _req: &BuildRequest) -> Result<BuildReport, RuntimeError> {
+        Err(unsupported())
+    }
+
+    async fn run_image(&self, _session: &str, _req: &RunRequest) -> Result<Container, RuntimeError> {
+        Err(unsupported())
+    }
+
+    async fn http_get(&self, _session: &str, _req: &HttpRequest) -> Result<HttpResponse, RuntimeError> {
+        Err(unsupported())
+    }
+
+    async fn stop_container(&self, _session: &str, _handle: &str) -> Result<(), RuntimeError> {
+        Err(unsupported())
     }
 
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError> {

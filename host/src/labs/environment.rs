@@ -3,7 +3,7 @@
 //! pool and kept workspace.
 
 use crate::{
-    runtime::MachineSpec,
+    runtime::{ImageSource, MachineSpec},
     sessions::{LabEnvironment, Lifetime, WorkspacePersistence},
 };
 
@@ -24,8 +24,11 @@ impl Lab {
             .iter()
             .map(|m| {
                 let image = match &m.image {
-                    MachineImage::Reference(r) => r.clone(),
-                    MachineImage::Dockerfile { .. } | MachineImage::Disk(_) => return None,
+                    MachineImage::Reference(r) => ImageSource::Reference(r.clone()),
+                    MachineImage::Dockerfile { context, dockerfile } => {
+                        ImageSource::Dockerfile { context: context.clone(), dockerfile: dockerfile.clone() }
+                    }
+                    MachineImage::Disk(_) => return None,
                 };
                 Some(MachineSpec { name: m.name.clone(), image, resources: m.resources.clone(), workdir: m.workdir.clone() })
             })

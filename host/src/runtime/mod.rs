@@ -3,22 +3,30 @@
 //! A [`Runtime`] creates an environment (one or more machines on a private
 //! network) for a session, runs commands in it, reads and writes its files,
 //! destroys it, and lists what it owns by label so the server can reconcile
-//! after a restart. Docker is the single-machine runtime.
-//!
-//! Not yet here (issue 3 continues): interactive terminals, building and
-//! running images from a machine's files, building machine images from a
-//! lab's Dockerfile.
+//! after a restart. It also opens interactive terminals, builds and runs
+//! images from a machine's files for judges, archives and restores a
+//! workspace, and builds machine images from a lab's Dockerfile. Docker is
+//! the single-machine runtime.
 
+pub mod archive;
 pub mod batch;
 pub mod docker;
+pub mod http;
 pub mod session_env;
 pub mod subnets;
+pub mod terminal;
 pub mod unavailable;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::capabilities::{Command, CommandOutput, FileContent};
+pub use terminal::{Terminal, TerminalResizer, TerminalSize};
+
+use crate::capabilities::{
+    BuildReport, BuildRequest, Command, CommandOutput, Container, FileContent, HttpRequest, HttpResponse, RunRequest,
+};
 
 /// Labels every runtime object carries.
 pub mod labels {
@@ -32,6 +40,11 @@ pub mod labels {
     pub const OWNER: &str = "dev.proctor.owner";
     /// The machine's name within the session.
     pub const MACHINE: &str = "dev.proctor.machine";
+    /// Marks a container a plugin started from an image the session built.
+    pub const STARTED_BY_PLUGIN: &str = "dev.proctor.started-by-plugin";
+    /// Marks a machine image built from a lab's Dockerfile; its value is the
+    /// lab. Such an image outlives sessions, so it has no session label.
+    pub const LAB_IMAGE: &str = "dev.proctor.lab-image";
 }
 
 /// Resource limits of one machine.
@@ -57,12 +70,47 @@ impl Default for Resources {
 pub struct MachineSpec {
     /// Name, unique within the session; also its host name on the network.
     pub name: String,
-    /// Image reference.
-    pub image: String,
+    /// Where the machine's image comes from.
+    pub image: ImageSource,
     /// Limits.
     pub resources: Resources,
     /// Working directory of commands.
     pub workdir: String,
+}
+
+/// Where a machine's image comes from. In a lab file it is either a string
+/// (`image = "proctor/base:bookworm"`) or a table
+/// (`image = { context = "image", dockerfile = "Dockerfile" }`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ImageSource {
+    /// An image reference, pulled when the engine lacks it.
+    Reference(String),
+    /// Built from a directory on the host; the image is cached by the
+    /// content of that directory, so an unchanged lab builds once.
+    Dockerfile {
+        /// The build context: a directory on the host.
+        context: PathBuf,
+        /// The Dockerfile, relative to the context.
+        #[serde(default = "default_dockerfile")]
+        dockerfile: String,
+    },
+}
+
+fn default_dockerfile() -> String {
+    "Dockerfile".into()
+}
+
+impl From<&str> for ImageSource {
+    fn from(reference: &str) -> Self {
+        ImageSource::Reference(reference.to_owned())
+    }
+}
+
+impl From<String> for ImageSource {
+    fn from(reference: String) -> Self {
+        ImageSource::Reference(reference)
+    }
 }
 
 /// What to create for a session.
@@ -117,6 +165,20 @@ pub enum RuntimeError {
     /// The request was refused as invalid.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// Something was larger than its cap.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// A started container's server did not answer an HTTP request well.
+    #[error("the HTTP exchange failed: {0}")]
+    Http(String),
+    /// A machine image could not be built from the lab's Dockerfile.
+    #[error("the machine image {image} could not be built: {log_tail}")]
+    ImageBuild {
+        /// The tag the image was to have.
+        image: String,
+        /// The end of the build log, with the error.
+        log_tail: String,
+    },
     /// The engine refused or failed the operation.
     #[error("the container engine failed: {0}")]
     Engine(String),
@@ -144,24 +206,40 @@ pub trait Runtime: Send + Sync {
     /// Writes a file (creating or replacing it) with the given mode.
     async fn write_file(&self, session: &str, machine: &str, path: &str, data: &[u8], mode: u32) -> Result<(), RuntimeError>;
 
-    /// A tar of the contents of directory `path`, refused when larger than
-    /// `max_bytes`.
-    async fn archive_dir(&self, session: &str, machine: &str, path: &str, max_bytes: u64) -> Result<Vec<u8>, RuntimeError> {
-        let _ = (session, machine, path, max_bytes);
-        Err(RuntimeError::Invalid("this runtime cannot archive directories".into()))
-    }
-
-    /// Unpacks a tar made by [`Runtime::archive_dir`] into directory `path`.
-    async fn restore_dir(&self, session: &str, machine: &str, path: &str, tar: &[u8]) -> Result<(), RuntimeError> {
-        let _ = (session, machine, path, tar);
-        Err(RuntimeError::Invalid("this runtime cannot restore directories".into()))
-    }
-
     /// Removes everything of a session. Removing what is already gone succeeds.
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError>;
 
-    /// The environments this runtime's engine holds for the server.
+    /// The environments this runtime's engine holds for the server: every
+    /// session that still has a machine, a network, a started container or
+    /// a built image.
     async fn list_owned(&self) -> Result<Vec<OwnedEnvironment>, RuntimeError>;
+
+    /// Opens an interactive shell on a machine, in its working directory.
+    async fn open_terminal(&self, session: &str, machine: &str, size: TerminalSize) -> Result<Terminal, RuntimeError>;
+
+    /// Builds an image from a directory of a machine, under a tag of the
+    /// session's. A build that fails on the learner's files is a report
+    /// with `error` set; errors are for the engine, paths and machines.
+    async fn build_image(&self, session: &str, req: &BuildRequest) -> Result<BuildReport, RuntimeError>;
+
+    /// Starts a container from an image this session built, on the
+    /// session's network, confined like a machine.
+    async fn run_image(&self, session: &str, req: &RunRequest) -> Result<Container, RuntimeError>;
+
+    /// Sends an HTTP GET from the host to a container this session started,
+    /// waiting (within the request's timeout) for the port to accept.
+    async fn http_get(&self, session: &str, req: &HttpRequest) -> Result<HttpResponse, RuntimeError>;
+
+    /// Stops and removes a container this session started.
+    async fn stop_container(&self, session: &str, handle: &str) -> Result<(), RuntimeError>;
+
+    /// A tar of a directory's contents (its entries at the archive's root),
+    /// refused when larger than `max_bytes`.
+    async fn archive_dir(&self, session: &str, machine: &str, path: &str, max_bytes: u64) -> Result<Vec<u8>, RuntimeError>;
+
+    /// Unpacks a tar made by [`Runtime::archive_dir`] into a directory,
+    /// creating the directory when needed.
+    async fn restore_dir(&self, session: &str, machine: &str, path: &str, tar: &[u8]) -> Result<(), RuntimeError>;
 }
 
 /// Runs `cmds` as one exec each, concurrently, results in order: what a
@@ -183,6 +261,17 @@ pub fn checked_path(path: &str) -> Result<&str, RuntimeError> {
     Ok(path)
 }
 
+/// Checks that a path is relative and stays inside its base: no root, no
+/// `..`. For a Dockerfile's path within a build context.
+pub fn checked_relative_path(path: &str) -> Result<&str, RuntimeError> {
+    let p = std::path::Path::new(path);
+    let inside = p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if path.is_empty() || !inside {
+        return Err(RuntimeError::Invalid(format!("{path:?} must be a relative path inside the build context, without `..`")));
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +281,22 @@ mod tests {
         assert!(checked_path("/workspace/a.txt").is_ok());
         assert!(checked_path("workspace/a.txt").is_err());
         assert!(checked_path("/workspace/../etc/shadow").is_err());
+    }
+
+    #[test]
+    fn only_relative_paths_inside_their_base_pass() {
+        assert!(checked_relative_path("Dockerfile").is_ok());
+        assert!(checked_relative_path("./build/Dockerfile.dev").is_ok());
+        for bad in ["", "/Dockerfile", "../Dockerfile", "a/../../Dockerfile"] {
+            assert!(checked_relative_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_image_source_is_a_string_or_a_table() {
+        let reference: ImageSource = serde_json::from_str(r#""proctor/base:bookworm""#).unwrap();
+        assert_eq!(reference, ImageSource::from("proctor/base:bookworm"));
+        let built: ImageSource = serde_json::from_str(r#"{"context": "scenarios/x/image"}"#).unwrap();
+        assert_eq!(built, ImageSource::Dockerfile { context: "scenarios/x/image".into(), dockerfile: "Dockerfile".into() });
     }
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Runtime, RuntimeError};
-use crate::capabilities::{CapabilityError, Command, CommandOutput, Environment, FileContent, ReadFile};
+use crate::capabilities::{
+    BuildReport, BuildRequest, CapabilityError, Command, CommandOutput, Container, Environment, FileContent,
+    HttpRequest, HttpResponse, ReadFile, RunRequest,
+};
 
 /// The capabilities of one session, served by its runtime.
 pub struct SessionEnvironment {
@@ -26,6 +29,7 @@ impl From<RuntimeError> for CapabilityError {
         match e {
             RuntimeError::NotFound(m) => CapabilityError::NotFound(m),
             RuntimeError::TimedOut(ms) => CapabilityError::TimedOut(format!("after {ms} ms")),
+            RuntimeError::TooLarge(m) => CapabilityError::TooLarge(m),
             other => CapabilityError::Failed(other.to_string()),
         }
     }
@@ -44,5 +48,21 @@ impl Environment for SessionEnvironment {
 
     async fn read_file(&self, req: &ReadFile) -> Result<FileContent, CapabilityError> {
         Ok(self.runtime.read_file(&self.session, &req.machine, &req.path, req.max_bytes).await?)
+    }
+
+    async fn build_image(&self, req: &BuildRequest) -> Result<BuildReport, CapabilityError> {
+        Ok(self.runtime.build_image(&self.session, req).await?)
+    }
+
+    async fn run_image(&self, req: &RunRequest) -> Result<Container, CapabilityError> {
+        Ok(self.runtime.run_image(&self.session, req).await?)
+    }
+
+    async fn http_get(&self, req: &HttpRequest) -> Result<HttpResponse, CapabilityError> {
+        Ok(self.runtime.http_get(&self.session, req).await?)
+    }
+
+    async fn stop_container(&self, handle: &str) -> Result<(), CapabilityError> {
+        Ok(self.runtime.stop_container(&self.session, handle).await?)
     }
 }

@@ -4,8 +4,10 @@
 
 use async_trait::async_trait;
 
-use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError};
-use crate::capabilities::{Command, CommandOutput, FileContent};
+use super::{EnvironmentSpec, OwnedEnvironment, Runtime, RuntimeError, Terminal, TerminalSize};
+use crate::capabilities::{
+    BuildReport, BuildRequest, Command, CommandOutput, Container, FileContent, HttpRequest, HttpResponse, RunRequest,
+};
 
 /// A runtime that cannot run anything, and says why.
 #[derive(Clone, Debug)]
@@ -47,6 +49,34 @@ impl Runtime for Unavailable {
     }
 
     async fn list_owned(&self) -> Result<Vec<OwnedEnvironment>, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn open_terminal(&self, _session: &str, _machine: &str, _size: TerminalSize) -> Result<Terminal, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn build_image(&self, _session: &str, _req: &BuildRequest) -> Result<BuildReport, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn run_image(&self, _session: &str, _req: &RunRequest) -> Result<Container, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn http_get(&self, _session: &str, _req: &HttpRequest) -> Result<HttpResponse, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn stop_container(&self, _session: &str, _handle: &str) -> Result<(), RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn archive_dir(&self, _session: &str, _machine: &str, _path: &str, _max: u64) -> Result<Vec<u8>, RuntimeError> {
+        Err(self.error())
+    }
+
+    async fn restore_dir(&self, _session: &str, _machine: &str, _path: &str, _tar: &[u8]) -> Result<(), RuntimeError> {
         Err(self.error())
     }
 }
