@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     plugins::{EngineConfig, Limits},
+    runtime::subnets::SubnetPool,
     sessions::{Lifetime, SessionPolicy},
 };
 
@@ -35,6 +36,33 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Session caps and lifetimes.
     pub sessions: SessionsConfig,
+    /// The Docker runtime.
+    pub docker: DockerConfig,
+}
+
+/// Docker runtime settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockerConfig {
+    /// The address range sessions' networks are carved from. Default
+    /// `10.213.0.0/16`; it must not overlap the host's own networks.
+    pub subnet_pool: String,
+    /// The prefix length of each session's subnet. Default 26 (62
+    /// addresses; 1,024 sessions in the default range).
+    pub subnet_prefix: u8,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig { subnet_pool: "10.213.0.0/16".into(), subnet_prefix: 26 }
+    }
+}
+
+impl DockerConfig {
+    /// The pool the settings describe.
+    pub fn subnet_pool(&self) -> Result<SubnetPool, String> {
+        SubnetPool::new(&self.subnet_pool, self.subnet_prefix).map_err(|e| e.to_string())
+    }
 }
 
 /// A database URL; its password never appears in `Debug` output.
@@ -157,6 +185,7 @@ impl Default for Config {
             database_url: None,
             plugins: PluginsConfig::default(),
             sessions: SessionsConfig::default(),
+            docker: DockerConfig::default(),
         }
     }
 }
@@ -205,7 +234,8 @@ impl Config {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
         let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: shown.clone(), message: e.to_string() })?;
-        config.sessions.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        config.sessions.validate().map_err(|message| ConfigError::Invalid { path: shown.clone(), message })?;
+        config.docker.subnet_pool().map_err(|message| ConfigError::Invalid { path: shown, message })?;
         Ok(config)
     }
 
@@ -247,6 +277,14 @@ mod tests {
         assert!(shown.contains("postgres://ann:***@db/proctor") && !shown.contains("s3cret"), "{shown}");
         assert_eq!(cfg.database_url(), "postgres://ann:s3cret@db/proctor");
         assert!(Config::default().database_url().ends_with("data/proctor.db?mode=rwc"));
+    }
+
+    #[test]
+    fn the_subnet_pool_is_checked() {
+        let cfg: Config = toml::from_str("[docker]\nsubnet_pool = \"10.9.0.0/16\"\nsubnet_prefix = 24").unwrap();
+        assert_eq!(cfg.docker.subnet_pool().unwrap().len(), 256);
+        let bad: Config = toml::from_str("[docker]\nsubnet_pool = \"10.9.0.0\"").unwrap();
+        assert!(bad.docker.subnet_pool().unwrap_err().contains("invalid subnet pool"));
     }
 
     #[test]

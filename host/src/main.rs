@@ -274,8 +274,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// still serves; starting a session then says why it cannot.
 async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessions> {
     let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
+    let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
-        Ok(docker) => Arc::new(docker),
+        Ok(docker) => Arc::new(docker.with_subnet_pool(pool)),
         Err(e) => {
             tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
             Arc::new(Unavailable::new(e.to_string()))

@@ -163,3 +163,38 @@ async fn a_kept_workspace_survives_into_the_next_session() {
     sessions.end(&second.session.id, EndReason::Learner).await.unwrap();
     assert_eq!(leftovers(&second.session.id), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn more_sessions_than_the_engines_default_address_pools_allow() {
+    if !docker_enabled("more_sessions_than_the_engines_default_address_pools_allow") {
+        return;
+    }
+    use futures::StreamExt;
+    // A default engine has room for about 30 networks of its own choosing.
+    let owner = learner("many");
+    let _cleanup = cleanup("many");
+    let docker = Arc::new(DockerRuntime::connect().await.unwrap());
+    let ids: Vec<String> = (0..40).map(|i| format!("many{}-{i}", std::process::id())).collect();
+    let machines = lab("x", Duration::ZERO, 0, false).machines;
+    let created: Vec<_> = futures::stream::iter(ids.iter().map(|id| {
+        let spec = EnvironmentSpec { session: id.clone(), lab: "many".into(), owner: owner.clone(), machines: machines.clone() };
+        let docker = docker.clone();
+        async move { docker.create(&spec).await }
+    }))
+    .buffer_unordered(4)
+    .collect()
+    .await;
+    let failures: Vec<_> = created.iter().filter_map(|r| r.as_ref().err()).collect();
+    let subnets = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker network ls -q --filter label=dev.proctor.owner={owner} | xargs docker network inspect -f '{{{{(index .IPAM.Config 0).Subnet}}}}' | sort -u | wc -l"
+        ))
+        .output()
+        .unwrap();
+    let distinct: usize = String::from_utf8_lossy(&subnets.stdout).trim().parse().unwrap_or(0);
+    futures::stream::iter(ids.iter().map(|id| docker.destroy(id))).buffer_unordered(8).collect::<Vec<_>>().await;
+    assert!(failures.is_empty(), "{} of 40 failed; first: {:?}", failures.len(), failures.first());
+    assert_eq!(distinct, 40, "each session has a subnet of its own");
+    assert_eq!(on_engine("dev.proctor.owner", &owner), Vec::<String>::new());
+}

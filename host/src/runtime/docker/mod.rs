@@ -13,6 +13,7 @@ mod containers;
 mod exec;
 mod files;
 mod images;
+mod networks;
 mod terminal;
 
 use std::{
@@ -24,7 +25,7 @@ use async_trait::async_trait;
 use bollard::{
     Docker,
     errors::Error as DockerError,
-    models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig},
+    models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig},
     query_parameters::{
         CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
         ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -32,6 +33,7 @@ use bollard::{
 };
 
 use super::{
+    subnets::SubnetPool,
     EnvironmentSpec, OwnedEnvironment, Resources, Runtime, RuntimeError, Terminal, TerminalSize, labels,
 };
 use crate::capabilities::{
@@ -55,6 +57,10 @@ pub struct DockerRuntime {
     /// One lab image build at a time: two sessions of a new lab starting
     /// together build its image once.
     lab_builds: Arc<tokio::sync::Mutex<()>>,
+    /// Where sessions' networks take their subnets.
+    subnet_pool: SubnetPool,
+    /// One network created at a time, so two never pick the same subnet.
+    networks: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -157,7 +163,16 @@ impl DockerRuntime {
             endpoint,
             serial: Arc::new(AtomicU64::new(now.as_millis() as u64)),
             lab_builds: Arc::default(),
+            subnet_pool: SubnetPool::default(),
+            networks: Arc::default(),
         })
+    }
+
+    /// Gives sessions' networks subnets from `pool` instead of the default
+    /// `10.213.0.0/16` in /26s.
+    pub fn with_subnet_pool(mut self, pool: SubnetPool) -> DockerRuntime {
+        self.subnet_pool = pool;
+        self
     }
 
     /// A number no other build or started container of this engine has.
@@ -172,15 +187,7 @@ impl DockerRuntime {
         labels: &HashMap<String, String>,
     ) -> Result<(), RuntimeError> {
         let network = network_name(&spec.session);
-        self.docker
-            .create_network(NetworkCreateRequest {
-                name: network.clone(),
-                driver: Some("bridge".into()),
-                labels: Some(labels.clone()),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| engine_error("create network", e))?;
+        self.create_session_network(&network, labels).await?;
         for (machine, image) in spec.machines.iter().zip(images) {
             let mut machine_labels = labels.clone();
             machine_labels.insert(labels::MACHINE.into(), machine.name.clone());
