@@ -6,7 +6,14 @@ use std::sync::Arc;
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
-use crate::{api::rate::RateLimiter, config::Config, labs::Catalog, plugins::Registry, sessions::Sessions};
+use crate::{
+    api::rate::RateLimiter,
+    config::Config,
+    labs::Catalog,
+    plugins::Registry,
+    sessions::Sessions,
+    terminals::{TerminalLimits, Terminals},
+};
 
 /// Shared handles for request handlers.
 #[derive(Clone)]
@@ -21,13 +28,41 @@ pub struct AppState {
     pub labs: Arc<Catalog>,
     /// Hints per session per minute.
     pub hint_limiter: Arc<RateLimiter>,
+    /// Open terminals; they end with their session.
+    pub terminals: Terminals,
 }
 
 impl AppState {
     /// The state of a server with these parts; limits come from `config`.
     pub fn new(registry: Registry, config: Config, sessions: Sessions, labs: Catalog) -> AppState {
         let hint_limiter = RateLimiter::new(config.sessions.hints_per_minute, std::time::Duration::from_secs(60));
-        AppState { registry, config: Arc::new(config), sessions, labs: Arc::new(labs), hint_limiter: Arc::new(hint_limiter) }
+        // Typing keeps a session from being reaped as idle.
+        let touched = sessions.clone();
+        let terminals = Terminals::with_activity(
+            TerminalLimits::default(),
+            Arc::new(move |session: &str| {
+                let (sessions, session) = (touched.clone(), session.to_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = sessions.touch(&session).await {
+                        tracing::debug!(%session, error = %e, "could not record terminal activity");
+                    }
+                });
+            }),
+        );
+        // A session's terminals end with it.
+        let closing = terminals.clone();
+        sessions.on_end(Arc::new(move |session: &str| {
+            let (terminals, session) = (closing.clone(), session.to_owned());
+            tokio::spawn(async move { terminals.close(&session).await });
+        }));
+        AppState {
+            registry,
+            config: Arc::new(config),
+            sessions,
+            labs: Arc::new(labs),
+            hint_limiter: Arc::new(hint_limiter),
+            terminals,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod api_sessions;
 mod api_tasks;
+mod api_terminals;
 mod contract;
 mod docker_runtime;
 mod docker_sessions;

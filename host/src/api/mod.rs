@@ -8,6 +8,7 @@ pub mod labs;
 pub mod rate;
 pub mod sessions;
 pub mod tasks;
+pub mod terminals;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(labs::router())
         .merge(sessions::router())
         .merge(tasks::router())
+        .merge(terminals::router())
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let doc = std::sync::Arc::new(doc);

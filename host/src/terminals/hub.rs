@@ -276,15 +276,20 @@ impl Terminals {
             resizer: resizer.clone(),
             pump: Mutex::new(None),
         });
-        {
+        // The registry's lock ends with this block, before any await, so
+        // the future stays `Send`.
+        let full = {
             let mut open = self.hub.open();
             let terminals = open.entry(session.to_owned()).or_default();
-            if terminals.len() >= self.hub.limits.per_session {
-                drop(open);
-                let _ = resizer.terminate().await;
-                return Err(TerminalError::TooMany { session: session.to_owned(), max: self.hub.limits.per_session });
+            let full = terminals.len() >= self.hub.limits.per_session;
+            if !full {
+                terminals.insert(id.clone(), shared.clone());
             }
-            terminals.insert(id.clone(), shared.clone());
+            full
+        };
+        if full {
+            let _ = resizer.terminate().await;
+            return Err(TerminalError::TooMany { session: session.to_owned(), max: self.hub.limits.per_session });
         }
         let task = tokio::spawn(pump(self.hub.clone(), shared.clone(), output));
         *shared.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());

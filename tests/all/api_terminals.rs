@@ -1,0 +1,125 @@
+//! Terminals over the API on a real engine: open one, type into it over a
+//! WebSocket and see the answer, resize it, drop the connection and attach
+//! again to find the same shell and its scrollback, and see it close when
+//! the session ends. Runs when `PROCTOR_TEST_DOCKER=1`.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::{SinkExt, StreamExt};
+use proctor::{
+    config::Config,
+    labs::Catalog,
+    plugins::Registry,
+    runtime::docker::DockerRuntime,
+    server::AppState,
+    sessions::{SessionPolicy, Sessions},
+};
+use proctor_tests::{
+    EngineCleanup,
+    databases::sqlite,
+    docker_enabled, engine,
+    http::{self, guest, request},
+    workspace,
+};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(port: u16, path: &str, auth: &str) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{port}{path}").into_client_request().unwrap();
+    request.headers_mut().insert("Authorization", auth.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens").0
+}
+
+/// Reads output until it contains `needle`; everything read, or a panic at
+/// the deadline.
+async fn read_until(socket: &mut Socket, needle: &str) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !seen.contains(needle) {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in the terminal; it showed {seen:?}"));
+        match message {
+            Some(Ok(Message::Binary(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Some(Ok(Message::Close(frame))) => panic!("closed ({frame:?}) before {needle:?}; it showed {seen:?}"),
+            Some(Ok(_)) => {}
+            other => panic!("the socket failed: {other:?}; it showed {seen:?}"),
+        }
+    }
+    seen
+}
+
+async fn send(socket: &mut Socket, keys: &str) {
+    socket.send(Message::Binary(keys.as_bytes().to_vec().into())).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_its_session() {
+    if !docker_enabled("a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_its_session") {
+        return;
+    }
+    let labs = Catalog::load(&workspace().join("scenarios")).unwrap();
+    let sessions = Sessions::new(sqlite().await, Arc::new(DockerRuntime::connect().await.unwrap()), SessionPolicy::default());
+    let config = Config::default();
+    for lab in &labs.labs {
+        if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
+            env.warm_pool = 0;
+            sessions.set_lab(env);
+        }
+    }
+    let port = http::serve(AppState::new(Registry::new(engine()), config, sessions, labs)).await;
+    let ann = guest(port).await;
+    let auth = [("Authorization", ann.as_str())];
+    let started = request(port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let id = started.json["id"].as_str().unwrap().to_owned();
+    let _cleanup = EngineCleanup::default().label("dev.proctor.session", &id);
+
+    let opened = request(port, "POST", &format!("/api/v1/sessions/{id}/terminals"), &auth, Some(&json!({"cols": 100, "rows": 30}))).await;
+    assert_eq!(opened.status, 201, "{opened:?}");
+    let tid = opened.json["id"].as_str().unwrap().to_owned();
+    let ws = format!("/api/v1/sessions/{id}/terminals/{tid}/ws");
+
+    let mut first = connect(port, &ws, &ann).await;
+    // Computed values, so the echo of the typed line never matches.
+    send(&mut first, "echo answer=$((6*7)) pid=$$ end=$((1+1))\n").await;
+    let shown = read_until(&mut first, "end=2").await;
+    assert!(shown.contains("answer=42"), "{shown:?}");
+    first.send(Message::Text(r#"{"type":"resize","cols":120,"rows":40}"#.into())).await.unwrap();
+    send(&mut first, "stty size; sleep 1000 &\n").await;
+    read_until(&mut first, "40 120").await;
+    drop(first);
+
+    // Attach again: the same shell, with what it printed before.
+    let mut second = connect(port, &ws, &ann).await;
+    let replay = read_until(&mut second, "answer=42").await;
+    assert!(replay.contains("40 120"), "the scrollback comes first: {replay:?}");
+    send(&mut second, "echo again=$$ jobs=$(jobs | grep -c sleep)\n").await;
+    let pid = shown.rsplit("answer=42 pid=").next().and_then(|rest| rest.split_whitespace().next()).unwrap().to_owned();
+    read_until(&mut second, &format!("again={pid} jobs=1")).await;
+
+    // Someone else cannot attach.
+    let bo = guest(port).await;
+    let mut foreign = format!("ws://127.0.0.1:{port}{ws}").into_client_request().unwrap();
+    foreign.headers_mut().insert("Authorization", bo.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(foreign).await.is_err(), "another learner's terminal is not theirs");
+
+    let listed = request(port, "GET", &format!("/api/v1/sessions/{id}/terminals"), &auth, None).await;
+    assert_eq!(listed.json[0]["viewers"], 1, "{listed:?}");
+
+    // Ending the session closes the terminal, with the reason.
+    request(port, "DELETE", &format!("/api/v1/sessions/{id}"), &auth, None).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let reason = loop {
+        match tokio::time::timeout_at(deadline, second.next()).await.expect("the socket closes") {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break String::new(),
+        }
+    };
+    assert!(reason.contains("session ended") || reason.contains("ended"), "{reason:?}");
+    let gone = request(port, "GET", &format!("/api/v1/sessions/{id}/terminals"), &auth, None).await;
+    assert_eq!(gone.json, json!([]));
+}
