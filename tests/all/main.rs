@@ -6,3 +6,4 @@ mod docker_runtime;
 mod hot_swap;
 mod offline;
 mod sandbox;
+mod terminals;
