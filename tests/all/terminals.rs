@@ -59,6 +59,10 @@ async fn a_shell_survives_its_viewers_and_its_end_reaches_them() {
 
     viewer.input.write(b"echo $((6*7))\n").await.unwrap();
     read_until(&mut viewer, &mut seen, "42").await;
+    // Output that looks like a multiplexed frame header (a learner `cat`ing
+    // a binary) passes through and the terminal goes on.
+    viewer.input.write(b"printf '\\001\\000\\000\\000\\377\\377\\377\\377'; echo bin\"\"ary-ok\n").await.unwrap();
+    read_until(&mut viewer, &mut seen, "binary-ok").await;
     assert!(terminals.last_input(&id).is_some());
     viewer.input.resize(TerminalSize { cols: 120, rows: 40 }).await.unwrap();
     viewer.input.write(b"stty size; pwd\n").await.unwrap();
