@@ -148,7 +148,15 @@ async fn a_session_runs_and_stops_only_what_it_built_and_started() {
     // Still running after the refusals: its own session stops it.
     docker.stop_container(&mine, &started.handle).await.unwrap();
     docker.destroy(&theirs).await.unwrap();
+    // A session whose machines and network are gone is still listed while
+    // an image of it remains, and destroying it removes the image.
+    docker_cli(&["rm", "-f", &format!("proctor-{mine}-main")]);
+    docker_cli(&["network", "rm", &format!("proctor-{mine}")]);
+    let owned = docker.list_owned().await.unwrap();
+    let listed = owned.iter().find(|o| o.session == mine).expect("listed by its image");
+    assert!(listed.machines.is_empty() && listed.lab == "runtime-test", "{listed:?}");
     docker.destroy(&mine).await.unwrap();
+    assert!(docker_cli(&["images", "-q", &image]).is_empty(), "the image went with the session");
 }
 
 /// A lab image context on the host, unique to this test run.

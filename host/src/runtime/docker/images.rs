@@ -141,9 +141,15 @@ impl DockerRuntime {
             .await
             .map_err(|e| RuntimeError::Engine(format!("archiving the build context failed: {e}")))??;
         let tag = lab_image_tag(lab, &dockerfile, &tar);
-        let _one_at_a_time = self.lab_builds.lock().await;
+        // Looked up before waiting for the lock, so a cached image is not
+        // held up by another lab's long build; again after, in case the
+        // build waited for was this one.
         if self.image_exists(&tag).await? {
             tracing::debug!(%tag, "lab image cached");
+            return Ok(tag);
+        }
+        let _one_at_a_time = self.lab_builds.lock().await;
+        if self.image_exists(&tag).await? {
             return Ok(tag);
         }
         tracing::info!(%tag, context = %context.display(), "building a lab image");
