@@ -14,3 +14,4 @@ mod offline;
 mod sandbox;
 mod sessions;
 mod store;
+mod terminals;

@@ -26,6 +26,9 @@ use tokio::{
 use super::{TerminalError, scrollback::Scrollback};
 use crate::runtime::{Runtime, RuntimeError, Terminal, TerminalResizer, TerminalSize};
 
+/// Called with the session id whenever a learner types into a terminal.
+pub type OnInput = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// What a viewer receives after the scrollback.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TerminalEvent {
@@ -166,7 +169,7 @@ struct Hub {
     limits: TerminalLimits,
     open: Mutex<HashMap<String, HashMap<String, Arc<Shared>>>>,
     last_input: Mutex<HashMap<String, Instant>>,
-    on_input: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    on_input: Option<OnInput>,
     next_id: AtomicU64,
 }
 
@@ -231,7 +234,7 @@ impl Terminals {
 
     /// Like [`Terminals::new`], calling `on_input` with the session id
     /// whenever a learner types (for idle reaping). Call before sharing.
-    pub fn with_activity(limits: TerminalLimits, on_input: Arc<dyn Fn(&str) + Send + Sync>) -> Terminals {
+    pub fn with_activity(limits: TerminalLimits, on_input: OnInput) -> Terminals {
         let mut terminals = Terminals::new(limits);
         if let Some(hub) = Arc::get_mut(&mut terminals.hub) {
             hub.on_input = Some(on_input);
@@ -276,18 +279,12 @@ impl Terminals {
             resizer: resizer.clone(),
             pump: Mutex::new(None),
         });
-        // The registry's lock ends with this block, before any await, so
-        // the future stays `Send`.
-        let full = {
+        let added = {
             let mut open = self.hub.open();
             let terminals = open.entry(session.to_owned()).or_default();
-            let full = terminals.len() >= self.hub.limits.per_session;
-            if !full {
-                terminals.insert(id.clone(), shared.clone());
-            }
-            full
+            terminals.len() < self.hub.limits.per_session && terminals.insert(id.clone(), shared.clone()).is_none()
         };
-        if full {
+        if !added {
             let _ = resizer.terminate().await;
             return Err(TerminalError::TooMany { session: session.to_owned(), max: self.hub.limits.per_session });
         }

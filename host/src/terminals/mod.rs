@@ -13,7 +13,7 @@
 mod hub;
 mod scrollback;
 
-pub use hub::{Attachment, TerminalEvent, TerminalInfo, TerminalInput, TerminalLimits, Terminals};
+pub use hub::{Attachment, OnInput, TerminalEvent, TerminalInfo, TerminalInput, TerminalLimits, Terminals};
 
 use crate::runtime::RuntimeError;
 

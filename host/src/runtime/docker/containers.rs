@@ -9,7 +9,10 @@ use std::{
 
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
 
-use super::{DockerRuntime, check_name, confined, engine_error, images::session_repository, network_name, on_network};
+use super::{
+    DockerRuntime, check_name, confined, engine_error, images::session_repository, network_name, on_network,
+    only_session_labels,
+};
 use crate::{
     capabilities::{Container, HttpRequest, HttpResponse, RunRequest},
     runtime::{Resources, RuntimeError, http, labels},
@@ -49,11 +52,10 @@ impl DockerRuntime {
             return Err(refused());
         }
         let image = self.docker.inspect_image(&req.image).await.map_err(|e| engine_error(&req.image, e))?;
-        let mut labels = image.config.and_then(|c| c.labels).unwrap_or_default();
+        let mut labels = only_session_labels(image.config.and_then(|c| c.labels).unwrap_or_default());
         if labels.get(labels::SESSION).map(String::as_str) != Some(session) {
             return Err(refused());
         }
-        labels.retain(|k, _| [labels::MANAGED, labels::SESSION, labels::LAB, labels::OWNER].contains(&k.as_str()));
         labels.insert(labels::STARTED_BY_PLUGIN.into(), "true".into());
 
         let n = self.next_serial();

@@ -21,7 +21,7 @@ use bollard::{
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::{DockerRuntime, check_name, engine_error, gone_is_fine, machine_container};
+use super::{DockerRuntime, check_name, engine_error, gone_is_fine, machine_container, only_session_labels};
 use crate::{
     capabilities::{BuildReport, BuildRequest},
     runtime::{ImageSource, RuntimeError, archive, checked_path, checked_relative_path, labels},
@@ -141,9 +141,15 @@ impl DockerRuntime {
             .await
             .map_err(|e| RuntimeError::Engine(format!("archiving the build context failed: {e}")))??;
         let tag = lab_image_tag(lab, &dockerfile, &tar);
-        let _one_at_a_time = self.lab_builds.lock().await;
+        // Looked up before waiting for the lock, so a cached image is not
+        // held up by another lab's long build; again after, in case the
+        // build waited for was this one.
         if self.image_exists(&tag).await? {
             tracing::debug!(%tag, "lab image cached");
+            return Ok(tag);
+        }
+        let _one_at_a_time = self.lab_builds.lock().await;
+        if self.image_exists(&tag).await? {
             return Ok(tag);
         }
         tracing::info!(%tag, context = %context.display(), "building a lab image");
@@ -195,11 +201,7 @@ impl DockerRuntime {
     async fn machine_session_labels(&self, session: &str, machine: &str) -> Result<HashMap<String, String>, RuntimeError> {
         let container = machine_container(session, machine)?;
         let inspect = self.docker.inspect_container(&container, None).await.map_err(|e| engine_error(&container, e))?;
-        let all = inspect.config.and_then(|c| c.labels).unwrap_or_default();
-        Ok(all
-            .into_iter()
-            .filter(|(k, _)| [labels::MANAGED, labels::SESSION, labels::LAB, labels::OWNER].contains(&k.as_str()))
-            .collect())
+        Ok(only_session_labels(inspect.config.and_then(|c| c.labels).unwrap_or_default()))
     }
 
     /// Runs a build, collecting its log. A build that fails on its inputs

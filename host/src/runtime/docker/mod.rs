@@ -119,6 +119,13 @@ fn session_labels(session: &str, lab: &str, owner: &str) -> HashMap<String, Stri
     ])
 }
 
+/// Keeps only the labels that tie an object to a session, to pass them on
+/// to what the session makes next.
+fn only_session_labels(mut all: HashMap<String, String>) -> HashMap<String, String> {
+    all.retain(|k, _| [labels::MANAGED, labels::SESSION, labels::LAB, labels::OWNER].contains(&k.as_str()));
+    all
+}
+
 /// The confinement every container of a session runs under: limits, a
 /// reduced capability set, no new privileges, the session's network only.
 fn confined(resources: &Resources, network: &str) -> HostConfig {

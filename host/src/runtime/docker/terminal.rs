@@ -127,8 +127,16 @@ impl TerminalResizer for DockerTerminal {
     }
 
     async fn exit_code(&self) -> Option<i64> {
-        let inspect = self.runtime.docker.inspect_exec(&self.exec_id).await.ok()?;
-        if inspect.running == Some(true) { None } else { inspect.exit_code }
+        // The engine may close the stream a moment before it records the
+        // exit: a few looks, a few milliseconds apart.
+        for _ in 0..20 {
+            let inspect = self.runtime.docker.inspect_exec(&self.exec_id).await.ok()?;
+            if inspect.running != Some(true) {
+                return inspect.exit_code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        None
     }
 
     async fn terminate(&self) -> Result<(), RuntimeError> {

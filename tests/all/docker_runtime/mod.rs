@@ -1,6 +1,12 @@
 //! The Docker runtime on a real engine. Runs when `PROCTOR_TEST_DOCKER=1`
 //! (CI sets it, after starting `dockerd` and building the base image with
 //! `scripts/build-base-image`); otherwise each test says it skipped.
+//!
+//! Every session a test makes is removed by a guard even when the test
+//! fails, so a failed run leaves nothing on the engine.
+
+mod images;
+mod workspace;
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,7 +20,7 @@ use proctor::{
 };
 use proctor_tests::{components, engine, task, wasm};
 
-fn enabled(test: &str) -> bool {
+pub(crate) fn enabled(test: &str) -> bool {
     let on = std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1");
     if !on {
         // Straight to stderr: the test harness captures `eprintln!`, and a
@@ -29,7 +35,7 @@ fn image() -> String {
     std::env::var("PROCTOR_TEST_IMAGE").unwrap_or_else(|_| "proctor/base:bookworm".into())
 }
 
-fn spec(session: &str) -> EnvironmentSpec {
+pub(crate) fn spec(session: &str) -> EnvironmentSpec {
     EnvironmentSpec {
         session: session.into(),
         lab: "runtime-test".into(),
@@ -43,30 +49,57 @@ fn spec(session: &str) -> EnvironmentSpec {
     }
 }
 
-fn sh(script: &str) -> Command {
+pub(crate) fn sh(script: &str) -> Command {
     Command { machine: "main".into(), argv: vec!["sh".into(), "-c".into(), script.into()], ..Command::default() }
 }
 
 /// A session id no other test run uses.
-fn session(name: &str) -> String {
+pub(crate) fn session(name: &str) -> String {
     format!("t{}-{name}", std::process::id())
 }
 
-/// The engine and a fresh session named after `name`, or `None` (having
-/// said so) when the Docker tests are off.
-async fn started(test: &str, name: &str) -> Option<(DockerRuntime, String)> {
+/// Runs the docker CLI and returns its standard output.
+pub(crate) fn docker_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker").args(args).output().expect("the docker CLI runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes everything labelled with a session when dropped, test passed or
+/// not. Blocking CLI calls, so it works while a panic unwinds and outside
+/// any async runtime; removing what is already gone is quietly fine.
+pub(crate) struct Cleanup(pub(crate) String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let label = format!("label=dev.proctor.session={}", self.0);
+        let containers = docker_cli(&["ps", "-aq", "--filter", &label]);
+        let images = docker_cli(&["images", "-q", "--filter", &label]);
+        for id in containers.split_whitespace() {
+            docker_cli(&["rm", "-f", id]);
+        }
+        docker_cli(&["network", "rm", &format!("proctor-{}", self.0)]);
+        for id in images.split_whitespace() {
+            docker_cli(&["rmi", "-f", id]);
+        }
+    }
+}
+
+/// The engine and a fresh session named after `name`, with its cleanup
+/// guard, or `None` (having said so) when the Docker tests are off.
+pub(crate) async fn started(test: &str, name: &str) -> Option<(DockerRuntime, String, Cleanup)> {
     if !enabled(test) {
         return None;
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let id = session(name);
+    let guard = Cleanup(id.clone());
     docker.create(&spec(&id)).await.expect("created");
-    Some((docker, id))
+    Some((docker, id, guard))
 }
 
 #[tokio::test]
 async fn an_environment_runs_commands_keeps_files_and_leaves_nothing_behind() {
-    let Some((docker, id)) = started("an_environment_runs_commands_keeps_files_and_leaves_nothing_behind", "life").await
+    let Some((docker, id, _guard)) = started("an_environment_runs_commands_keeps_files_and_leaves_nothing_behind", "life").await
     else {
         return;
     };
@@ -105,7 +138,7 @@ async fn an_environment_runs_commands_keeps_files_and_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn commands_are_bounded_in_time_and_output() {
-    let Some((docker, id)) = started("commands_are_bounded_in_time_and_output", "bounds").await else {
+    let Some((docker, id, _guard)) = started("commands_are_bounded_in_time_and_output", "bounds").await else {
         return;
     };
 
@@ -142,6 +175,7 @@ async fn bad_requests_and_a_missing_engine_fail_clearly() {
 
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let mut bad = spec(&session("bad"));
+    let _guard = Cleanup(bad.session.clone());
     bad.machines[0].image = "proctor/no-such-image:1".into();
     let err = docker.create(&bad).await.unwrap_err();
     assert!(matches!(err, RuntimeError::ImageMissing { .. }), "{err:?}");
@@ -152,7 +186,7 @@ async fn bad_requests_and_a_missing_engine_fail_clearly() {
 
 #[tokio::test]
 async fn a_judge_grades_a_real_machine() {
-    let Some((docker, id)) = started("a_judge_grades_a_real_machine", "judge").await else {
+    let Some((docker, id, _guard)) = started("a_judge_grades_a_real_machine", "judge").await else {
         return;
     };
     let docker: Arc<dyn Runtime> = Arc::new(docker);
@@ -184,7 +218,7 @@ async fn a_judge_grades_a_real_machine() {
 
 #[tokio::test]
 async fn a_batch_runs_as_one_exec_and_keeps_each_result_apart() {
-    let Some((docker, id)) = started("a_batch_runs_as_one_exec_and_keeps_each_result_apart", "batch").await else {
+    let Some((docker, id, _guard)) = started("a_batch_runs_as_one_exec_and_keeps_each_result_apart", "batch").await else {
         return;
     };
     let argv = |a: &[&str]| Command { machine: "main".into(), argv: a.iter().map(|s| s.to_string()).collect(), ..Command::default() };
@@ -212,6 +246,7 @@ async fn a_batch_on_an_image_without_a_shell_runs_each_command_alone() {
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let id = session("noshell");
+    let _guard = Cleanup(id.clone());
     let mut no_shell = spec(&id);
     // The base image's coreutils, without /bin/sh: built here, no registry.
     no_shell.machines[0].image = "proctor/test-no-shell:1".into();
