@@ -50,11 +50,16 @@ pub struct DockerConfig {
     /// The prefix length of each session's subnet. Default 26 (62
     /// addresses; 1,024 sessions in the default range).
     pub subnet_prefix: u8,
+    /// The name this server's objects carry (`dev.proctor.instance`).
+    /// Servers sharing one engine need different names, or they remove
+    /// each other's sessions as orphans; replicas sharing one store share
+    /// one name. Default `default`.
+    pub instance: String,
 }
 
 impl Default for DockerConfig {
     fn default() -> Self {
-        DockerConfig { subnet_pool: "10.213.0.0/16".into(), subnet_prefix: 26 }
+        DockerConfig { subnet_pool: "10.213.0.0/16".into(), subnet_prefix: 26, instance: "default".into() }
     }
 }
 

@@ -72,6 +72,10 @@ struct ServeArgs {
     /// (default: proctor.db in the data directory).
     #[arg(long, env = "PROCTOR_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Name of this server's objects on the engine (servers sharing an
+    /// engine need different ones).
+    #[arg(long, env = "PROCTOR_INSTANCE")]
+    instance: Option<String>,
     /// Configuration file (default: ./proctor.toml when present).
     #[arg(long, env = "PROCTOR_CONFIG")]
     config: Option<PathBuf>,
@@ -227,6 +231,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = args.scenarios_dir {
         config.scenarios_dir = dir;
     }
+    if let Some(instance) = args.instance {
+        config.docker.instance = instance;
+    }
     if let Some(url) = args.database_url {
         config.database_url = Some(DatabaseUrl(url));
     }
@@ -276,7 +283,7 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
     let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
     let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
-        Ok(docker) => Arc::new(docker.with_subnet_pool(pool)),
+        Ok(docker) => Arc::new(docker.with_subnet_pool(pool).with_instance(config.docker.instance.clone())),
         Err(e) => {
             tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
             Arc::new(Unavailable::new(e.to_string()))

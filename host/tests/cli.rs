@@ -122,7 +122,16 @@ fn served(tag: &str, listen_at: impl FnOnce(&mut Command, &str)) -> Served {
     let data = std::env::temp_dir().join(format!("proctor-{tag}-{}", std::process::id()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut cmd = proctor();
-    cmd.env("PROCTOR_DATA_DIR", &data).env("PROCTOR_JUDGES_DIR", &judges).stdout(Stdio::null()).stderr(Stdio::null());
+    // No labs (so no warm pool to fill) and objects of its own on the
+    // engine: a test server must not reconcile away anyone's sessions.
+    let no_labs = data.join("no-labs");
+    std::fs::create_dir_all(&no_labs).unwrap();
+    cmd.env("PROCTOR_DATA_DIR", &data)
+        .env("PROCTOR_JUDGES_DIR", &judges)
+        .env("PROCTOR_SCENARIOS_DIR", &no_labs)
+        .env("PROCTOR_INSTANCE", format!("cli-test-{tag}-{}", std::process::id()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     listen_at(&mut cmd, &format!("127.0.0.1:{port}"));
     let mut server = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -81,8 +81,16 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
         return;
     }
     let orphan = format!("orphan{}", std::process::id());
-    let _cleanup = cleanup("adopt").label("dev.proctor.session", &orphan);
-    let docker = Arc::new(DockerRuntime::connect().await.unwrap());
+    let neighbour = format!("neighbour{}", std::process::id());
+    let _cleanup = cleanup("adopt").label("dev.proctor.session", &orphan).label("dev.proctor.session", &neighbour);
+    // A server of its own on the shared engine: the other tests' sessions
+    // are another server's, and reconciling must not touch them.
+    let docker = Arc::new(DockerRuntime::connect().await.unwrap().with_instance(format!("adopt-{}", std::process::id())));
+    let other_server = DockerRuntime::connect().await.unwrap().with_instance(format!("other-{}", std::process::id()));
+    other_server
+        .create(&EnvironmentSpec { session: neighbour.clone(), lab: "docker-long".into(), owner: "someone".into(), machines: lab("x", Duration::ZERO, 0, false).machines })
+        .await
+        .unwrap();
     let store = sqlite().await;
     let before = manager(store.clone(), docker.clone()).await;
     let kept = before.start(&learner("adopt"), "docker-long").await.unwrap().session;
@@ -98,12 +106,14 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
     let after = manager(store, docker.clone()).await;
     let report = after.reconcile().await.unwrap();
     assert!(report.adopted.contains(&kept.id), "{report:?}");
-    assert!(report.removed_orphans.contains(&orphan), "{report:?}");
+    assert_eq!(report.removed_orphans, vec![orphan.clone()], "only this server's orphan");
+    assert!(!on_engine("dev.proctor.session", &neighbour).is_empty(), "another server's session is left alone");
     assert_eq!(leftovers(&orphan), Vec::<String>::new(), "the orphan is gone");
     let mark = docker.exec(&kept.id, &sh("cat /workspace/mark")).await.unwrap();
     assert_eq!(mark.stdout.0, b"still-here\n", "the adopted session is the same environment");
     after.end(&kept.id, EndReason::Admin).await.unwrap();
     assert_eq!(leftovers(&kept.id), Vec::<String>::new());
+    other_server.destroy(&neighbour).await.unwrap();
 }
 
 #[tokio::test]

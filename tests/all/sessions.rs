@@ -162,6 +162,13 @@ async fn a_warm_pool_hands_over_ready_environments_and_refills() {
     assert_eq!(w.sessions.store().pooled("pooled").await.unwrap().len(), 2);
     // Pool entries hold no seat: the one seat is ann's.
     assert!(matches!(w.sessions.start("bo", "lab-a").await.unwrap_err(), SessionError::Full { .. }));
+
+    // The lab's pool shrinks: the reaper ends the extra entry, not ann's.
+    w.sessions.set_lab(lab("pooled", 1));
+    let report = w.sessions.reap().await.unwrap();
+    assert_eq!(report.trimmed_from_pools.len(), 1, "{report:?}");
+    assert_eq!(w.sessions.store().pooled("pooled").await.unwrap().len(), 1);
+    assert_eq!(w.runtime.sessions().len(), 2, "ann's session and one pool entry");
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ use crate::capabilities::{
 pub mod labels {
     /// Marks objects this server manages.
     pub const MANAGED: &str = "dev.proctor.managed";
+    /// The server (or group of replicas sharing a store) an object belongs
+    /// to: servers sharing an engine never touch each other's sessions.
+    pub const INSTANCE: &str = "dev.proctor.instance";
     /// The session an object belongs to.
     pub const SESSION: &str = "dev.proctor.session";
     /// The lab the session runs.

@@ -47,6 +47,27 @@ impl Sessions {
         Ok(created)
     }
 
+    /// Ends ready pool entries beyond their lab's pool size, or of labs no
+    /// longer served (newest first, so the longest-waiting stay).
+    pub(super) async fn trim_pools(&self) -> Result<Vec<String>, SessionError> {
+        let mut per_lab: std::collections::HashMap<String, Vec<Session>> = std::collections::HashMap::new();
+        for s in self.inner.store.live_sessions().await? {
+            if s.phase == Phase::Pooled {
+                per_lab.entry(s.lab.clone()).or_default().push(s);
+            }
+        }
+        let mut trimmed = Vec::new();
+        for (lab, mut entries) in per_lab {
+            let keep = self.lab(&lab).map_or(0, |l| l.warm_pool) as usize;
+            while entries.len() > keep {
+                let extra = entries.pop().expect("longer than keep");
+                self.end(&extra.id, super::EndReason::Admin).await?;
+                trimmed.push(extra.id);
+            }
+        }
+        Ok(trimmed)
+    }
+
     /// Refills `lab`'s pool in the background after a start took from it.
     pub(super) fn refill_pool_later(&self, lab: &LabEnvironment) {
         if lab.warm_pool == 0 {

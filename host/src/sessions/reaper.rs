@@ -20,6 +20,8 @@ pub struct ReapReport {
     pub abandoned: Vec<String>,
     /// Queued learners dropped.
     pub dropped_from_queue: u64,
+    /// Pool entries of labs that are gone or whose pool shrank, ended.
+    pub trimmed_from_pools: Vec<String>,
 }
 
 impl Sessions {
@@ -50,6 +52,7 @@ impl Sessions {
                 _ => {}
             }
         }
+        report.trimmed_from_pools = self.trim_pools().await?;
         report.dropped_from_queue = self.inner.store.prune_queue(now - policy.queue_patience.as_millis() as i64).await?;
         Ok(report)
     }

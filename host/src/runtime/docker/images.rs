@@ -245,7 +245,7 @@ impl DockerRuntime {
     /// Removes every image labelled with the session, newest first so that
     /// an image is gone before the one it was built from.
     pub(super) async fn remove_session_images(&self, session: &str) -> Result<(), RuntimeError> {
-        let options = ListImagesOptionsBuilder::new().filters(&Self::session_filter(Some(session))).build();
+        let options = ListImagesOptionsBuilder::new().filters(&self.session_filter(Some(session))).build();
         let mut images = self.docker.list_images(Some(options)).await.map_err(|e| engine_error("list images", e))?;
         images.sort_by_key(|i| std::cmp::Reverse(i.created));
         for image in images {

@@ -61,6 +61,8 @@ pub struct DockerRuntime {
     subnet_pool: SubnetPool,
     /// One network created at a time, so two never pick the same subnet.
     networks: Arc<tokio::sync::Mutex<()>>,
+    /// The `dev.proctor.instance` label of this server's objects.
+    instance: String,
 }
 
 impl std::fmt::Debug for DockerRuntime {
@@ -109,20 +111,11 @@ fn gone_is_fine<T>(what: &str, result: Result<T, DockerError>) -> Result<(), Run
     }
 }
 
-/// The labels that tie an object to a session.
-fn session_labels(session: &str, lab: &str, owner: &str) -> HashMap<String, String> {
-    HashMap::from([
-        (labels::MANAGED.to_owned(), "true".to_owned()),
-        (labels::SESSION.to_owned(), session.to_owned()),
-        (labels::LAB.to_owned(), lab.to_owned()),
-        (labels::OWNER.to_owned(), owner.to_owned()),
-    ])
-}
 
 /// Keeps only the labels that tie an object to a session, to pass them on
 /// to what the session makes next.
 fn only_session_labels(mut all: HashMap<String, String>) -> HashMap<String, String> {
-    all.retain(|k, _| [labels::MANAGED, labels::SESSION, labels::LAB, labels::OWNER].contains(&k.as_str()));
+    all.retain(|k, _| [labels::MANAGED, labels::INSTANCE, labels::SESSION, labels::LAB, labels::OWNER].contains(&k.as_str()));
     all
 }
 
@@ -172,7 +165,27 @@ impl DockerRuntime {
             lab_builds: Arc::default(),
             subnet_pool: SubnetPool::default(),
             networks: Arc::default(),
+            instance: "default".into(),
         })
+    }
+
+    /// Labels this server's objects as `instance`'s (default `default`):
+    /// listing and reconciling see only those, so several servers (or test
+    /// runs) can share one engine.
+    pub fn with_instance(mut self, instance: impl Into<String>) -> DockerRuntime {
+        self.instance = instance.into();
+        self
+    }
+
+    /// The labels that tie an object to a session of this server.
+    fn session_labels(&self, session: &str, lab: &str, owner: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (labels::MANAGED.to_owned(), "true".to_owned()),
+            (labels::INSTANCE.to_owned(), self.instance.clone()),
+            (labels::SESSION.to_owned(), session.to_owned()),
+            (labels::LAB.to_owned(), lab.to_owned()),
+            (labels::OWNER.to_owned(), owner.to_owned()),
+        ])
     }
 
     /// Gives sessions' networks subnets from `pool` instead of the default
@@ -234,13 +247,13 @@ impl DockerRuntime {
     }
 
     /// A label filter: objects of one session, or every object this server
-    /// manages.
-    fn session_filter(session: Option<&str>) -> HashMap<String, Vec<String>> {
-        let label = match session {
-            Some(s) => format!("{}={s}", labels::SESSION),
-            None => format!("{}=true", labels::MANAGED),
+    /// manages (labels in one filter must all match).
+    fn session_filter(&self, session: Option<&str>) -> HashMap<String, Vec<String>> {
+        let labels = match session {
+            Some(s) => vec![format!("{}={s}", labels::SESSION)],
+            None => vec![format!("{}=true", labels::MANAGED), format!("{}={}", labels::INSTANCE, self.instance)],
         };
-        HashMap::from([("label".to_owned(), vec![label])])
+        HashMap::from([("label".to_owned(), labels)])
     }
 }
 
@@ -283,7 +296,7 @@ impl Runtime for DockerRuntime {
             check_name("machine", &m.name)?;
             images.push(self.machine_image(&spec.lab, &m.image).await?);
         }
-        let labels = session_labels(&spec.session, &spec.lab, &spec.owner);
+        let labels = self.session_labels(&spec.session, &spec.lab, &spec.owner);
         let created = self.create_inner(spec, &images, &labels).await;
         if created.is_err() {
             // Leave nothing half-made behind.
@@ -314,7 +327,7 @@ impl Runtime for DockerRuntime {
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError> {
         check_name("session", session)?;
         // Machines and started containers first: images in use cannot go.
-        let options = ListContainersOptionsBuilder::new().all(true).filters(&Self::session_filter(Some(session))).build();
+        let options = ListContainersOptionsBuilder::new().all(true).filters(&self.session_filter(Some(session))).build();
         let containers = self.docker.list_containers(Some(options)).await.map_err(|e| engine_error("list containers", e))?;
         for id in containers.into_iter().filter_map(|c| c.id) {
             self.remove_container(&id).await?;
@@ -325,19 +338,19 @@ impl Runtime for DockerRuntime {
 
     async fn list_owned(&self) -> Result<Vec<OwnedEnvironment>, RuntimeError> {
         let mut owned = Owned::default();
-        let options = ListContainersOptionsBuilder::new().all(true).filters(&Self::session_filter(None)).build();
+        let options = ListContainersOptionsBuilder::new().all(true).filters(&self.session_filter(None)).build();
         let containers = self.docker.list_containers(Some(options)).await.map_err(|e| engine_error("list containers", e))?;
         for c in containers {
             let labels = c.labels.unwrap_or_default();
             owned.note(&labels, labels.get(labels::MACHINE).map(String::as_str));
         }
         // Networks and images whose containers are gone still belong to a session.
-        let options = ListNetworksOptionsBuilder::new().filters(&Self::session_filter(None)).build();
+        let options = ListNetworksOptionsBuilder::new().filters(&self.session_filter(None)).build();
         let networks = self.docker.list_networks(Some(options)).await.map_err(|e| engine_error("list networks", e))?;
         for n in networks {
             owned.note(&n.labels.unwrap_or_default(), None);
         }
-        let options = ListImagesOptionsBuilder::new().filters(&Self::session_filter(None)).build();
+        let options = ListImagesOptionsBuilder::new().filters(&self.session_filter(None)).build();
         let images = self.docker.list_images(Some(options)).await.map_err(|e| engine_error("list images", e))?;
         for i in images {
             owned.note(&i.labels, None);
