@@ -18,7 +18,7 @@ topics = ["linux"]
 [runtime]
 ttl_minutes = 45
 warm_pool = 1
-keep_workspace = "/workspace"
+keep_workspace = true
 
 [[machines]]
 name = "main"
@@ -79,7 +79,7 @@ fn a_valid_lab_loads_with_everything_it_names() {
     let judge = lab.judge.as_ref().unwrap();
     assert!(judge.grants.allows(Capability::Exec) && !judge.grants.allows(Capability::BuildImage));
     assert_eq!(judge.limits.fuel, 1_000_000);
-    assert_eq!((lab.warm_pool, lab.keep_workspace.as_deref()), (1, Some("/workspace")));
+    assert_eq!((lab.warm_pool, lab.keep_workspace), (1, true));
     assert!(lab.solve.is_some() && lab.setup.is_none());
 }
 

@@ -42,9 +42,9 @@ impl Lab {
         };
         Some(LabEnvironment {
             lab: self.id.clone(),
-            workspace: self.keep_workspace.as_ref().map(|path| WorkspacePersistence {
+            workspace: self.keep_workspace.then(|| WorkspacePersistence {
                 machine: machines[0].name.clone(),
-                path: path.clone(),
+                path: machines[0].workdir.clone(),
                 max_bytes: MAX_KEPT_WORKSPACE,
             }),
             machines,

@@ -32,8 +32,8 @@ pub struct RuntimeFile {
     pub max_extensions: Option<u32>,
     pub extend_minutes: Option<u64>,
     pub warm_pool: Option<Spanned<u32>>,
-    /// A directory of the first machine kept between a learner's sessions.
-    pub keep_workspace: Option<Spanned<String>>,
+    /// Keep the first machine's working directory between a learner's sessions.
+    pub keep_workspace: Option<bool>,
 }
 
 /// `[[machines]]`.
@@ -48,7 +48,7 @@ pub struct MachineFile {
     pub memory_mib: Option<Spanned<u64>>,
     pub cpus: Option<Spanned<f64>>,
     pub pids: Option<u32>,
-    pub workdir: Option<String>,
+    pub workdir: Option<Spanned<String>>,
 }
 
 /// `[judge]`.

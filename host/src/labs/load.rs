@@ -108,13 +108,6 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
     }
 
     let machines = check_machines(dir, runtime, f.machines.as_ref(), r);
-    let keep_workspace = f.runtime.keep_workspace.as_ref().and_then(|k| {
-        let ok = k.get_ref().starts_with('/') && !k.get_ref().split('/').any(|c| c == "..");
-        if !ok {
-            r.at(Some(k.span()), format!("keep_workspace `{}` must be an absolute path without `..`", k.get_ref()), None);
-        }
-        ok.then(|| k.get_ref().clone())
-    });
     let judge = f.judge.as_ref().map(|j| {
         let mut grants = Vec::new();
         for cap in &j.capabilities {
@@ -163,7 +156,7 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         max_extensions: f.runtime.max_extensions,
         extend_by: f.runtime.extend_minutes.map(|m| Duration::from_secs(m * 60)),
         warm_pool: f.runtime.warm_pool.as_ref().map_or(0, |p| *p.get_ref()),
-        keep_workspace,
+        keep_workspace: f.runtime.keep_workspace.unwrap_or(false),
         setup,
         solve,
     })
@@ -222,11 +215,19 @@ fn check_machines(dir: &Path, runtime: RuntimeKind, machines: Option<&Spanned<Ve
         {
             r.at(Some(v.span()), "cpus must be between 0.1 and 64", None);
         }
+        let workdir = match &m.workdir {
+            None => "/workspace".to_owned(),
+            Some(w) if w.get_ref().starts_with('/') && !w.get_ref().split('/').any(|c| c == "..") => w.get_ref().clone(),
+            Some(w) => {
+                r.at(Some(w.span()), format!("workdir `{}` must be an absolute path without `..`", w.get_ref()), Some("for example \"/workspace\""));
+                continue;
+            }
+        };
         out.push(Machine {
             name: name.clone(),
             image,
             resources: Resources { memory_bytes: memory_mib << 20, cpus, pids: m.pids.unwrap_or(defaults.pids) },
-            workdir: m.workdir.clone().unwrap_or_else(|| "/workspace".into()),
+            workdir,
         });
     }
     out

@@ -135,8 +135,9 @@ pub struct Lab {
     pub extend_by: Option<Duration>,
     /// Ready environments kept waiting.
     pub warm_pool: u32,
-    /// The directory of the first machine kept between sessions.
-    pub keep_workspace: Option<String>,
+    /// Whether the first machine's working directory is kept between a
+    /// learner's sessions.
+    pub keep_workspace: bool,
     /// `setup.sh`, run when a session starts.
     pub setup: Option<String>,
     /// `solve.sh`, the reference solution.
