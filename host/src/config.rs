@@ -110,6 +110,9 @@ pub struct SessionsConfig {
     pub start_timeout_seconds: u64,
     /// Hints a session may ask for per minute. Default 5.
     pub hints_per_minute: u32,
+    /// The largest file the files API reads or writes, in KiB. Default
+    /// 4096 (4 MiB): an editor's file, not a data set.
+    pub max_file_kib: u64,
 }
 
 impl Default for SessionsConfig {
@@ -127,6 +130,7 @@ impl Default for SessionsConfig {
             queue_patience_seconds: policy.queue_patience.as_secs(),
             start_timeout_seconds: policy.start_timeout.as_secs(),
             hints_per_minute: 5,
+            max_file_kib: 4096,
         }
     }
 }
@@ -160,6 +164,9 @@ impl SessionsConfig {
         }
         if self.ttl_minutes == 0 || self.ttl_minutes > self.max_total_minutes {
             return Err("sessions.ttl_minutes must be between 1 and sessions.max_total_minutes".into());
+        }
+        if !(1..=64 * 1024).contains(&self.max_file_kib) {
+            return Err("sessions.max_file_kib must be between 1 and 65536".into());
         }
         if self.reap_interval_seconds == 0 || self.idle_timeout_minutes == 0 {
             return Err("sessions.reap_interval_seconds and sessions.idle_timeout_minutes must be at least 1".into());

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bench;
 pub mod capabilities;
 pub mod config;
+pub mod files;
 pub mod judging;
 pub mod labs;
 pub mod plugins;

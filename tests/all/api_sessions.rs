@@ -104,8 +104,43 @@ async fn the_openapi_document_describes_the_routes() {
     let doc = request(port, "GET", "/api/v1/openapi.json", &[], None).await;
     assert_eq!(doc.status, 200);
     let paths: Vec<&String> = doc.json["paths"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
-    for path in ["/guests", "/sessions", "/sessions/{id}", "/sessions/{id}/extend"] {
+    let wanted = [
+        "/guests",
+        "/labs",
+        "/labs/{id}",
+        "/sessions",
+        "/sessions/{id}",
+        "/sessions/{id}/extend",
+        "/sessions/{id}/tasks",
+        "/sessions/{id}/tasks/{task}/check",
+        "/sessions/{id}/tasks/{task}/hint",
+        "/sessions/{id}/attempts",
+        "/sessions/{id}/files",
+        "/sessions/{id}/files/content",
+        "/sessions/{id}/terminals",
+    ];
+    for path in wanted {
         assert!(paths.iter().any(|p| p.as_str() == path), "{path} missing from {paths:?}");
     }
     assert_eq!(doc.json["servers"][0]["url"], Value::from("/api/v1"));
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_api_error_shape() {
+    let port = serve(SessionPolicy::default()).await;
+    let ann = guest(port).await;
+    let json_body = [("Authorization", ann.as_str()), ("Content-Type", "application/json")];
+    let broken = http::request_bytes(port, "POST", "/api/v1/sessions", &json_body, b"{\"lab\": ").await;
+    assert_eq!((broken.status, broken.json["error"]["code"].as_str()), (400, Some("invalid_json")), "{broken:?}");
+    assert!(broken.json["error"]["hint"].is_string(), "{broken:?}");
+    let wrong = http::request_bytes(port, "POST", "/api/v1/sessions", &json_body, b"{\"lab\": 7}").await;
+    assert_eq!((wrong.status, wrong.json["error"]["code"].as_str()), (422, Some("invalid_request")), "{wrong:?}");
+    let untyped = http::request_bytes(port, "POST", "/api/v1/sessions", &[("Authorization", ann.as_str())], b"{\"lab\": \"api-lab\"}").await;
+    assert_eq!((untyped.status, untyped.json["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{untyped:?}");
+    let query = request(port, "GET", "/api/v1/labs?difficulty=impossible", &[], None).await;
+    assert_eq!((query.status, query.json["error"]["code"].as_str()), (400, Some("invalid_query")), "{query:?}");
+    let nowhere = request(port, "GET", "/api/v1/no/such/thing", &[], None).await;
+    assert_eq!((nowhere.status, nowhere.json["error"]["code"].as_str()), (404, Some("no_such_endpoint")), "{nowhere:?}");
+    let method = request(port, "PATCH", "/api/v1/sessions", &[("Authorization", ann.as_str())], None).await;
+    assert_eq!((method.status, method.json["error"]["code"].as_str()), (405, Some("method_not_allowed")), "{method:?}");
 }

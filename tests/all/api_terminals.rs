@@ -3,23 +3,13 @@
 //! again to find the same shell and its scrollback, and see it close when
 //! the session ends. Runs when `PROCTOR_TEST_DOCKER=1`.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use proctor::{
-    config::Config,
-    labs::Catalog,
-    plugins::Registry,
-    runtime::docker::DockerRuntime,
-    server::AppState,
-    sessions::{SessionPolicy, Sessions},
-};
+use proctor::config::Config;
 use proctor_tests::{
-    EngineCleanup,
-    databases::sqlite,
-    docker_enabled, engine,
+    EngineCleanup, docker_enabled,
     http::{self, guest, request},
-    workspace,
 };
 use serde_json::json;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -60,16 +50,7 @@ async fn a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_
     if !docker_enabled("a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_its_session") {
         return;
     }
-    let labs = Catalog::load(&workspace().join("scenarios")).unwrap();
-    let sessions = Sessions::new(sqlite().await, Arc::new(DockerRuntime::connect().await.unwrap()), SessionPolicy::default());
-    let config = Config::default();
-    for lab in &labs.labs {
-        if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
-            env.warm_pool = 0;
-            sessions.set_lab(env);
-        }
-    }
-    let port = http::serve(AppState::new(Registry::new(engine()), config, sessions, labs)).await;
+    let (port, _sessions) = http::serve_bundled_labs(Config::default()).await;
     let ann = guest(port).await;
     let auth = [("Authorization", ann.as_str())];
     let started = request(port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;

@@ -2,14 +2,14 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::ApiError;
+use super::{ApiError, extract::Query};
 use crate::{labs::Lab, server::AppState};
 
 /// A lab in the catalog.
@@ -66,7 +66,7 @@ pub struct LabFilter {
     /// Only labs with this topic.
     pub topic: Option<String>,
     /// Only labs of this difficulty.
-    pub difficulty: Option<String>,
+    pub difficulty: Option<crate::labs::Difficulty>,
     /// Words to find in the title or description.
     pub q: Option<String>,
 }
@@ -94,7 +94,7 @@ async fn list(State(state): State<AppState>, Query(filter): Query<LabFilter>) ->
         .labs
         .iter()
         .filter(|l| filter.topic.as_ref().is_none_or(|t| l.topics.iter().any(|x| x == t)))
-        .filter(|l| filter.difficulty.as_ref().is_none_or(|d| serde_json::to_value(l.difficulty).is_ok_and(|v| v == d.as_str())))
+        .filter(|l| filter.difficulty.is_none_or(|d| l.difficulty == d))
         .filter(|l| q.as_ref().is_none_or(|q| l.title.to_lowercase().contains(q) || l.description.to_lowercase().contains(q)))
         .map(|l| summary(&state, l))
         .collect();

@@ -2,6 +2,8 @@
 //! and an OpenAPI document generated from the handlers.
 
 pub mod error;
+pub mod extract;
+pub mod files;
 pub mod guests;
 pub mod identity;
 pub mod labs;
@@ -26,6 +28,7 @@ struct ApiDoc;
 pub fn router() -> Router<AppState> {
     let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(guests::router())
+        .merge(files::router())
         .merge(labs::router())
         .merge(sessions::router())
         .merge(tasks::router())
@@ -34,4 +37,6 @@ pub fn router() -> Router<AppState> {
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let doc = std::sync::Arc::new(doc);
     routes.route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .fallback(extract::no_route)
+        .method_not_allowed_fallback(extract::wrong_method)
 }

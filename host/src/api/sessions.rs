@@ -100,7 +100,7 @@ fn now() -> i64 {
 async fn start(
     State(state): State<AppState>,
     Caller(user): Caller,
-    Json(req): Json<StartRequest>,
+    super::extract::Json(req): super::extract::Json<StartRequest>,
 ) -> Result<(StatusCode, Json<StartedView>), ApiError> {
     let started = state.sessions.start(&user.id, &req.lab).await?;
     let status = if started.resumed { StatusCode::OK } else { StatusCode::CREATED };

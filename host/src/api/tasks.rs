@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiError, identity::Caller, labs::unknown_lab};
+use super::{ApiError, extract::Query, identity::Caller, labs::unknown_lab};
 use crate::{
     judging::live::{self, JudgingError},
     labs::Lab,

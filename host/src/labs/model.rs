@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// How hard a lab is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Difficulty {
     /// No experience needed.
