@@ -13,6 +13,7 @@ pub mod config;
 pub mod files;
 pub mod judging;
 pub mod labs;
+pub mod metrics;
 pub mod plugins;
 pub mod runtime;
 pub mod server;

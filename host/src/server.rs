@@ -3,13 +3,21 @@
 
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde_json::{Value, json};
 
 use crate::{
     api::rate::RateLimiter,
     config::Config,
     labs::Catalog,
+    metrics::Metrics,
     plugins::Registry,
     sessions::Sessions,
     terminals::{TerminalLimits, Terminals},
@@ -30,6 +38,8 @@ pub struct AppState {
     pub hint_limiter: Arc<RateLimiter>,
     /// Open terminals; they end with their session.
     pub terminals: Terminals,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -62,6 +72,7 @@ impl AppState {
             labs: Arc::new(labs),
             hint_limiter: Arc::new(hint_limiter),
             terminals,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -71,13 +82,33 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", crate::api::router())
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", crate::api::router().layer(middleware::from_fn_with_state(state.clone(), count_breaches)))
         .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {
     let plugins = state.registry.list().len();
     Json(json!({ "status": "ok", "plugins": plugins }))
+}
+
+/// The Prometheus text exposition.
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.render(state.sessions.store()).await {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response(),
+        Err(e) => crate::api::ApiError::internal("the metrics could not be read", &e).into_response(),
+    }
+}
+
+/// Counts the API's refusals that mean a limit was reached.
+async fn count_breaches(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(code) = response.extensions().get::<crate::api::error::ErrorCode>()
+        && crate::api::error::LIMIT_CODES.contains(&code.0)
+    {
+        state.metrics.breach(code.0);
+    }
+    response
 }
 
 /// Ready when the store and the runtime both answer; otherwise 503 with

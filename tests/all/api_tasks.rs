@@ -138,4 +138,35 @@ async fn bad_task_requests_are_refused_clearly() {
     request(s.port, "DELETE", &format!("/api/v1/sessions/{id}"), &auth, None).await;
     let ended = request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &auth, None).await;
     assert_eq!((ended.status, ended.json["error"]["code"].as_str()), (409, Some("session_not_running")), "{ended:?}");
+
+    // What a Prometheus server scrapes: the start, the refused hint, the
+    // ended session; a check that was refused is not timed.
+    let metrics = request(s.port, "GET", "/metrics", &[], None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").is_some_and(|t| t.starts_with("application/openmetrics-text")), "{metrics:?}");
+    for line in [
+        "proctor_session_start_seconds_count{lab=\"first-steps\",source=\"cold\"} 1",
+        "proctor_limit_breaches_total{limit=\"hint_rate\"} 1",
+        "proctor_sessions{lab=\"first-steps\",state=\"ended\"} 1",
+    ] {
+        assert!(metrics.text.lines().any(|l| l == line), "no {line:?} in\n{}", metrics.text);
+    }
+    assert!(!metrics.text.contains("proctor_check_seconds_count"), "{}", metrics.text);
+}
+
+#[tokio::test]
+async fn metrics_time_checks_by_lab_and_judge_version() {
+    let s = serve(5).await;
+    let ann = guest(s.port).await;
+    let auth = [("Authorization", ann.as_str())];
+    let started = request(s.port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
+    let id = started.json["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        request(s.port, "POST", &format!("/api/v1/sessions/{id}/tasks/create-file/check"), &auth, None).await;
+    }
+    let version = s.registry.serving("judge-first-steps").unwrap().version.to_string();
+    let metrics = request(s.port, "GET", "/metrics", &[], None).await;
+    let count = format!("proctor_check_seconds_count{{lab=\"first-steps\",judge=\"judge-first-steps\",version=\"{version}\",status=\"failed\"}} 2");
+    assert!(metrics.text.lines().any(|l| l == count), "no {count:?} in\n{}", metrics.text);
+    assert!(metrics.text.contains("proctor_sessions{lab=\"first-steps\",state=\"running\"} 1"), "{}", metrics.text);
 }

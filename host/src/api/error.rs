@@ -11,6 +11,14 @@ use serde_json::json;
 
 use crate::{runtime::RuntimeError, sessions::SessionError};
 
+/// The code of an error answer, kept on the response for middleware (the
+/// metrics count limit breaches by it).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
+
+/// The codes that mean a limit turned the request away.
+pub const LIMIT_CODES: [&str; 4] = ["capacity_full", "learner_limit", "hint_rate", "file_too_large"];
+
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -84,6 +92,7 @@ impl IntoResponse for ApiError {
             error["retry_after_seconds"] = json!(self.retry_after);
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

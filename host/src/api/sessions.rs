@@ -102,7 +102,14 @@ async fn start(
     Caller(user): Caller,
     super::extract::Json(req): super::extract::Json<StartRequest>,
 ) -> Result<(StatusCode, Json<StartedView>), ApiError> {
+    let began = std::time::Instant::now();
     let started = state.sessions.start(&user.id, &req.lab).await?;
+    let source = match (started.resumed, started.from_pool) {
+        (true, _) => "resumed",
+        (false, true) => "pool",
+        (false, false) => "cold",
+    };
+    state.metrics.session_started(&req.lab, source, began.elapsed());
     let status = if started.resumed { StatusCode::OK } else { StatusCode::CREATED };
     let workspace = match started.workspace {
         WorkspaceRestore::Nothing => "none".to_owned(),

@@ -124,8 +124,15 @@ async fn list(State(state): State<AppState>, Caller(user): Caller, Path(id): Pat
     responses((status = 200, body = AttemptView), (status = 404), (status = 409, description = "the session is not running")))]
 async fn check(State(state): State<AppState>, Caller(user): Caller, Path((id, task)): Path<(String, String)>) -> Result<Json<AttemptView>, ApiError> {
     let (session, lab) = session_and_lab(&state, &id, &user.id).await?;
+    let began = Instant::now();
     let attempt = live::check(&state.registry, &state.sessions, &lab, &session, &task).await?;
-    Ok(Json(attempt_view(&attempt.row)))
+    let row = &attempt.row;
+    let judge = (row.plugin.as_deref().unwrap_or("none"), row.plugin_version.as_deref().unwrap_or("none"));
+    state.metrics.checked(&lab.id, judge.0, judge.1, &row.status, began.elapsed());
+    if let Some(limit) = attempt.verdict.limit {
+        state.metrics.breach(&format!("plugin_{}", limit.name()));
+    }
+    Ok(Json(attempt_view(row)))
 }
 
 /// A hint for a task, more specific as failed attempts add up. Limited per

@@ -37,6 +37,19 @@ fn session_from(row: &AnyRow) -> Result<Session, StoreError> {
 }
 
 impl Store {
+    /// How many sessions are in each phase, by lab (for metrics).
+    pub async fn count_by_phase(&self) -> Result<Vec<(String, Phase, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT lab, phase, COUNT(*) AS n FROM sessions GROUP BY lab, phase").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let phase: String = row.try_get("phase")?;
+                let n: i64 = row.try_get("n")?;
+                let phase = Phase::parse(&phase).ok_or_else(|| StoreError::Corrupt(format!("session phase `{phase}`")))?;
+                Ok((row.try_get("lab")?, phase, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// Records a new session.
     pub async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         sqlx::query(&format!(
