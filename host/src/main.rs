@@ -173,6 +173,29 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Keystroke-to-echo latency through the terminal WebSocket with many
+    /// terminals open and typing at once (needs a Docker engine and the
+    /// base image).
+    Terminals {
+        /// Image of the benchmark sessions.
+        #[arg(long, default_value = "proctor/base:bookworm")]
+        image: String,
+        /// Terminals open and typing at once.
+        #[arg(long, default_value_t = 100)]
+        terminals: usize,
+        /// Terminals per session (at most 8).
+        #[arg(long, default_value_t = 4)]
+        per_session: usize,
+        /// Keystrokes each terminal types.
+        #[arg(long, default_value_t = 30)]
+        keystrokes: usize,
+        /// Milliseconds between one terminal's keystrokes.
+        #[arg(long, default_value_t = 150)]
+        interval_ms: u64,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -214,6 +237,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
         Cmd::Bench(BenchCmd::Exec { component, image, runs }) => bench_exec(&component, &image, runs).await,
         Cmd::Bench(BenchCmd::Sessions { image, runs, idle, json }) => bench_sessions(&image, runs, idle, json).await,
+        Cmd::Bench(BenchCmd::Terminals { image, terminals, per_session, keystrokes, interval_ms, json }) => {
+            let load = bench::terminals::TerminalLoad { terminals, per_session, keystrokes, interval: Duration::from_millis(interval_ms) };
+            bench_terminals(&image, load, json).await
+        }
     }
 }
 
@@ -431,15 +458,44 @@ async fn bench_exec(component: &Path, image: &str, runs: usize) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> anyhow::Result<ExitCode> {
+/// Runs a benchmark on the Docker engine with a store of its own, so the
+/// figures include real SQL and nothing of a server's state is touched.
+async fn with_bench_store<T, F: Future<Output = Result<T, String>>>(run: impl FnOnce(Arc<DockerRuntime>, Store) -> F) -> anyhow::Result<T> {
     let runtime = Arc::new(DockerRuntime::connect().await?);
-    // A store of its own, so the figures include real SQL and nothing of a
-    // server's state is touched.
     let dir = std::env::temp_dir().join(format!("proctor-bench-{}", std::process::id()));
     let store = Store::open_in(&dir).await?;
-    let figures = bench::sessions::sessions(runtime, store, image, runs.max(1), idle).await;
+    let figures = run(runtime, store).await;
     std::fs::remove_dir_all(&dir).ok();
-    let figures = figures.map_err(anyhow::Error::msg)?;
+    figures.map_err(anyhow::Error::msg)
+}
+
+async fn bench_terminals(image: &str, load: bench::terminals::TerminalLoad, json: bool) -> anyhow::Result<ExitCode> {
+    let figures = with_bench_store(|runtime, store| bench::terminals::keystroke_echo(runtime, store, image, load)).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let l = &figures.load;
+    println!(
+        "{} terminals ({} per session), {} keystrokes each, one per {} ms; set up in {:.1} s",
+        l.terminals,
+        l.per_session,
+        l.keystrokes,
+        l.interval.as_millis(),
+        figures.setup_seconds
+    );
+    println!(
+        "keystroke echo (budget p99 50 ms)     p50 {:>9.2} ms  p99 {:>9.2} ms  max {:>9.2} ms  ({} keystrokes)",
+        figures.echo.p50_us / 1e3,
+        figures.echo.p99_us / 1e3,
+        figures.echo.max_us / 1e3,
+        figures.echo.runs
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let figures = with_bench_store(|runtime, store| bench::sessions::sessions(runtime, store, image, runs.max(1), idle)).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(ExitCode::SUCCESS);

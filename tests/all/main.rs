@@ -5,6 +5,7 @@ mod api_files;
 mod api_sessions;
 mod api_tasks;
 mod api_terminals;
+mod benches;
 mod contract;
 mod docker_runtime;
 mod docker_sessions;

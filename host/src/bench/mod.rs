@@ -2,6 +2,7 @@
 //! the machine at hand. Benchmarks report; they never pass or fail.
 
 pub mod sessions;
+pub mod terminals;
 
 use std::{
     sync::Arc,

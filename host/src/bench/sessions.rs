@@ -43,7 +43,8 @@ pub struct IdleMemory {
     pub start_all_seconds: f64,
 }
 
-fn bench_lab(id: &str, image: &str, warm_pool: u32) -> LabEnvironment {
+/// A one-machine lab of `image` for benchmarks.
+pub(super) fn bench_lab(id: &str, image: &str, warm_pool: u32) -> LabEnvironment {
     let hour = Duration::from_secs(3600);
     LabEnvironment {
         lab: id.into(),
