@@ -15,6 +15,7 @@ pub mod judging;
 pub mod labs;
 pub mod metrics;
 pub mod plugins;
+pub mod prepare;
 pub mod runtime;
 pub mod server;
 pub mod sessions;

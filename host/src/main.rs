@@ -11,7 +11,7 @@ use std::{
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use proctor::{
-    bench,
+    bench, prepare,
     capabilities::fixture::Fixture,
     config::{Config, DatabaseUrl},
     judging::offline::{check_with_fixture, offline_task},
@@ -268,18 +268,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let engine = PluginEngine::new(config.engine()).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))?;
     let registry = Registry::new(engine);
-    if !config.judges_dir.is_dir()
-        && let Ok(root) = workspace_root()
+    // From a checkout with the default judges directory, the bundled judges
+    // are built (again, when their sources changed) so the labs work.
+    if config.judges_dir == Config::default().judges_dir
+        && let Some(root) = prepare::checkout_root()
     {
-        // First start from a checkout: build the bundled judges so the labs work.
-        tracing::info!("building the bundled judges (first start; later starts reuse them)");
-        // `join` keeps an absolute judges directory as it is.
-        let out = root.join(&config.judges_dir);
-        let dirs = toolchain::crates_in(&root.join("judges"));
-        let built = tokio::task::spawn_blocking(move || toolchain::build_components(&root, &dirs, &out, &[])).await?;
-        if let Err(e) = built {
-            tracing::error!(error = %e, "could not build the bundled judges; serving without them");
-        }
+        prepare::build_bundled_judges(root, &config.judges_dir).await;
     }
     if config.judges_dir.is_dir() {
         let loaded = registry.load_dir(&config.judges_dir).await?;
@@ -310,7 +304,10 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
     let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
     let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
-        Ok(docker) => Arc::new(docker.with_subnet_pool(pool).with_instance(config.docker.instance.clone())),
+        Ok(docker) => {
+            prepare::ensure_base_image(&docker, labs, prepare::checkout_root()).await;
+            Arc::new(docker.with_subnet_pool(pool).with_instance(config.docker.instance.clone()))
+        }
         Err(e) => {
             tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
             Arc::new(Unavailable::new(e.to_string()))
@@ -332,11 +329,7 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
-    let here = std::env::current_dir()?;
-    here.ancestors()
-        .find(|d| d.join("judges").is_dir() && d.join("Cargo.toml").is_file())
-        .map(Path::to_path_buf)
-        .context("run this inside the Proctor workspace (no judges/ directory found above here)")
+    prepare::checkout_root().context("run this inside the Proctor workspace (no judges/ directory found above here)")
 }
 
 fn judge_build(labs: &[String], out: &Path) -> anyhow::Result<ExitCode> {

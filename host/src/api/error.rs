@@ -78,6 +78,11 @@ impl From<SessionError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "runtime_unavailable", "the lab environment service is unreachable")
                     .hint("try again shortly; an administrator has been told in the log")
             }
+            SessionError::Runtime(RuntimeError::ImageMissing { image, .. } | RuntimeError::ImageBuild { image, .. }) => {
+                tracing::error!(error = %message, "a lab's image is not available");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "lab_unavailable", format!("this lab's machine image {image} is not available yet"))
+                    .hint("try again in a few minutes; the server's log says what an administrator must do")
+            }
             SessionError::Runtime(e) => ApiError::internal("the lab environment failed", &e),
             SessionError::Store(e) => ApiError::internal("the database failed", &e),
         }

@@ -124,7 +124,8 @@ impl DockerRuntime {
         Ok(())
     }
 
-    async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
+    /// Whether the engine has `image`.
+    pub async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
         match self.docker.inspect_image(image).await {
             Ok(_) => Ok(true),
             Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
