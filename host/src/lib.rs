@@ -22,3 +22,4 @@ pub mod sessions;
 pub mod store;
 pub mod terminals;
 pub mod toolchain;
+pub mod web;

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", crate::api::router().layer(middleware::from_fn_with_state(state.clone(), count_breaches)))
+        .fallback(crate::web::serve)
         .with_state(state)
 }
 

@@ -1,0 +1,234 @@
+// A learner's whole visit, in headless Chromium against a running server:
+// the catalog, starting the first-steps lab, a command in the terminal, a
+// failing Check with its hint, fixing the tasks through the terminal and
+// the editor, a passing Check, a second terminal, a reload that finds the
+// same session and terminal, and ending the session.
+//
+//   node learner.mjs http://127.0.0.1:8080 [artifacts-dir]
+//
+// Every step saves a screenshot into the artifacts directory (default
+// target/browser-artifacts); a failing step saves one named FAILED. Exits 0
+// when every assertion held, 1 otherwise. PROCTOR_CHROMIUM names the
+// browser (default /usr/bin/chromium, Debian's).
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.argv[2];
+if (!base) {
+  console.error("usage: node learner.mjs BASE_URL [ARTIFACTS_DIR]");
+  process.exit(2);
+}
+const artifacts = resolve(process.argv[3] ?? "target/browser-artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+const LONG = 60_000; // starting a session, running a check
+const SHORT = 20_000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.PROCTOR_CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  // Root in a container has no user namespaces for Chromium's sandbox.
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+const page = await context.newPage();
+page.setDefaultTimeout(SHORT);
+
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(e.stack ?? String(e)));
+page.on("console", (m) => { if (m.type() === "error") console.log(`  [browser console] ${m.text()}`); });
+
+let count = 0;
+/** Runs one step, then saves its screenshot (or a FAILED one). */
+async function step(name, body) {
+  count += 1;
+  const label = `${String(count).padStart(2, "0")}-${name}`;
+  console.log(`step ${label}`);
+  try {
+    await body();
+    assert.deepEqual(pageErrors, [], "the page threw");
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, `${label}-FAILED.png`) }).catch(() => {});
+    throw e;
+  }
+  await page.screenshot({ path: join(artifacts, `${label}.png`) });
+}
+
+/** The text the visible terminal shows (all rows, scrollback rows too). */
+function terminalText() {
+  return page.locator(".panel:not([hidden]) .xterm-rows").innerText().then((t) => t.replace(/\u00a0/g, " "));
+}
+
+/** Waits until the visible terminal shows `needle`. */
+async function terminalShows(needle, timeout = SHORT) {
+  try {
+    await page.waitForFunction((n) => {
+      const rows = document.querySelector(".panel:not([hidden]) .xterm-rows");
+      return rows && rows.textContent.replace(/\u00a0/g, " ").includes(n);
+    }, needle, { timeout });
+  } catch {
+    assert.fail(`the terminal never showed ${JSON.stringify(needle)}; it shows:\n${await terminalText().catch(() => "(nothing)")}`);
+  }
+}
+
+/** Types a command line into the visible terminal. */
+async function typeInTerminal(line) {
+  await page.locator(".panel:not([hidden]) .xterm").click();
+  await page.keyboard.type(line, { delay: 5 });
+  await page.keyboard.press("Enter");
+}
+
+/** Waits for the verdict of the current step and returns its text. */
+async function verdict(status) {
+  const shown = page.locator(`#check-result .verdict[data-status="${status}"]`);
+  await shown.waitFor({ timeout: LONG });
+  return shown.innerText();
+}
+
+let sessionId;
+let ok = false;
+try {
+  await step("catalog", async () => {
+    await page.goto(base);
+    const card = page.locator('.lab-card[data-lab="first-steps"]');
+    await card.waitFor();
+    assert.match(await card.innerText(), /First steps in the terminal/);
+    assert.match(await card.innerText(), /beginner/i);
+    // The filters narrow the list, and say so.
+    await page.selectOption("#lab-difficulty", "advanced");
+    await page.locator("#labs .empty").waitFor();
+    await page.selectOption("#lab-difficulty", "");
+    await page.fill("#lab-search", "terminal");
+    await page.waitForFunction(() => new URLSearchParams(location.search).get("q") === "terminal");
+    await card.waitFor();
+    assert.equal(await page.textContent("#lab-count"), "1 lab");
+  });
+
+  await step("session-started", async () => {
+    await page.click('.lab-card[data-lab="first-steps"] button:has-text("Start")');
+    await page.waitForURL(/\/sessions\/[^/]+$/, { timeout: LONG });
+    sessionId = new URL(page.url()).pathname.split("/").pop();
+    await page.locator('.tab[data-kind="terminal"][data-state="open"]').waitFor({ timeout: LONG });
+    await page.locator("#step-title", { hasText: "Create a file" }).waitFor();
+    assert.match(await page.textContent("#timer"), /\d+:\d\d left/);
+    assert.equal((await page.textContent("#progress-text")).trim(), "0/2 tasks");
+  });
+
+  await step("terminal-command", async () => {
+    // Computed, so the echo of the typed line never matches.
+    await typeInTerminal("echo answer=$((6*7)) from=$(pwd)");
+    await terminalShows("answer=42 from=/workspace");
+  });
+
+  await step("check-fails-with-hint", async () => {
+    await page.click("#check");
+    const text = await verdict("failed");
+    assert.match(text, /Not yet/);
+    assert.match(text, /\/workspace\/hello\.txt does not exist/);
+    assert.match(text, /Hint:\s*Create it: echo 'Hello, Proctor' > \/workspace\/hello\.txt/);
+    assert.equal(await page.locator(".stepper-item.status-failed").count(), 1);
+  });
+
+  await step("hint-button", async () => {
+    await page.click("#hint");
+    const hint = page.locator("#hint-result .hint");
+    await hint.waitFor();
+    assert.match(await hint.innerText(), /Hint 1[\s\S]*redirection/);
+  });
+
+  await step("task-1-fixed-in-terminal-checked-by-keyboard", async () => {
+    await typeInTerminal("echo 'Hello, Proctor' > hello.txt && echo written=$((1+1))");
+    await terminalShows("written=2");
+    // The shortcut works with the keyboard still in the terminal.
+    await page.keyboard.press("Control+Enter");
+    const text = await verdict("passed");
+    assert.match(text, /Passed/);
+    assert.match(text, /\/workspace\/hello\.txt exists/);
+    assert.equal((await page.textContent("#progress-text")).trim(), "1/2 tasks");
+  });
+
+  await step("next-step", async () => {
+    await page.click('button:has-text("Next step")');
+    await page.locator("#step-title", { hasText: "Write a script" }).waitFor();
+    await page.locator("#check-result .verdict").waitFor({ state: "detached" });
+  });
+
+  await step("editor-new-file", async () => {
+    await page.click('.tab[data-kind="editor"]');
+    await page.locator('.file-item[data-path="hello.txt"]').waitFor();
+    await page.click('button:has-text("New file")');
+    await page.fill("#ask-input", "greet.sh");
+    await page.keyboard.press("Enter");
+    await page.locator("#editor-path", { hasText: "greet.sh" }).waitFor();
+    await page.locator(".cm-content").click();
+    await page.keyboard.type("#!/bin/sh\ncat /workspace/hello.txt\n");
+    await page.locator(".editor-state", { hasText: "unsaved" }).waitFor();
+    await page.keyboard.press("Control+s");
+    await page.locator(".editor-state", { hasText: "saved" }).waitFor();
+    assert.equal((await page.textContent(".editor-lang")).trim(), "Shell");
+    await page.locator('.file-item[data-path="greet.sh"]').waitFor();
+  });
+
+  await step("check-fails-not-executable", async () => {
+    await page.click("#check");
+    const text = await verdict("failed");
+    assert.match(text, /greet\.sh is missing or not executable/);
+    assert.match(text, /Hint:\s*Make it executable: chmod \+x \/workspace\/greet\.sh/);
+  });
+
+  await step("task-2-fixed-in-terminal", async () => {
+    await page.click('.tab[data-kind="terminal"]');
+    await typeInTerminal("chmod +x greet.sh && ./greet.sh | sed 's/^/out: /'");
+    await terminalShows("out: Hello, Proctor");
+    await page.click("#check");
+    const text = await verdict("passed");
+    assert.match(text, /greet\.sh prints "Hello, Proctor"/);
+    assert.match(text, /completed every task/);
+    assert.equal((await page.textContent("#progress-text")).trim(), "2/2 tasks");
+  });
+
+  await step("second-terminal", async () => {
+    await page.click('button[aria-label="Open another terminal"]');
+    await page.locator('.tab[data-kind="terminal"]').nth(1).waitFor();
+    await page.locator('.tab[data-kind="terminal"][aria-selected="true"][data-state="open"]', { hasText: "Terminal 2" }).waitFor({ timeout: LONG });
+    await typeInTerminal("echo second=$((40+2))");
+    await terminalShows("second=42");
+    assert.ok(!(await terminalText()).includes("answer=42"), "the second terminal is another shell");
+  });
+
+  await step("reload-finds-the-same-session-and-terminals", async () => {
+    await page.reload();
+    await page.locator('.tab[data-kind="terminal"][data-state="open"]').first().waitFor({ timeout: LONG });
+    assert.equal(new URL(page.url()).pathname, `/sessions/${sessionId}`);
+    assert.equal(await page.locator('.tab[data-kind="terminal"]').count(), 2, "both terminals are back");
+    await page.click('.tab[data-kind="terminal"] >> nth=0');
+    // The scrollback replayed: what the shell printed before the reload.
+    await terminalShows("answer=42 from=/workspace");
+    await terminalShows("out: Hello, Proctor");
+    // And it is the same live shell.
+    await typeInTerminal("echo after=$((2*21))");
+    await terminalShows("after=42");
+    assert.equal(await page.locator(".stepper-item.status-passed").count(), 2);
+    await verdict("passed");
+  });
+
+  await step("end-session", async () => {
+    await page.click("button:text-is(\"End\")");
+    await page.click('dialog button:has-text("End the session")');
+    await page.locator(".state-panel.ended").waitFor({ timeout: LONG });
+    assert.match(await page.textContent(".state-panel.ended"), /Session ended[\s\S]*you ended it/);
+    await page.locator('button:has-text("Start again")').waitFor();
+  });
+
+  ok = true;
+  console.log(`all ${count} steps passed; screenshots in ${artifacts}`);
+} catch (e) {
+  console.error(`FAILED at step ${count}: ${e.stack ?? e}`);
+  if (pageErrors.length) console.error(`page errors:\n${pageErrors.join("\n")}`);
+} finally {
+  await browser.close();
+}
+process.exit(ok ? 0 : 1);
