@@ -6,6 +6,7 @@ mod api_sessions;
 mod api_tasks;
 mod api_terminals;
 mod benches;
+mod browser;
 mod contract;
 mod docker_runtime;
 mod docker_sessions;

@@ -1,0 +1,137 @@
+//! The learner UI: served by the server's router (client routes answer the
+//! page, API paths stay JSON), and driven end to end in a real browser.
+//!
+//! The browser test starts a server with the bundled labs on the real
+//! engine and runs `tests/browser/learner.mjs` (Debian's `chromium` driven
+//! by `playwright-core`) against it: catalog, start, terminal, a failing and
+//! a passing Check, the editor, a reload. Its screenshots are kept in
+//! `target/browser-artifacts/`. It runs when `PROCTOR_TEST_DOCKER=1` and
+//! the browser's tools are installed; with `PROCTOR_TEST_BROWSER=1` (as CI
+//! sets) missing tools fail the test instead of skipping it.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
+
+use proctor::{config::Config, labs::Catalog, plugins::Registry, runtime::docker::DockerRuntime, server::AppState, sessions::Sessions};
+use proctor_tests::{
+    EngineCleanup, databases::sqlite, docker_enabled, engine,
+    http::{self, request},
+    memory_runtime::MemoryRuntime,
+    workspace,
+};
+
+#[tokio::test]
+async fn the_ui_is_served_at_every_client_route_and_api_paths_stay_json() {
+    let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), Default::default());
+    let port = http::serve(AppState::new(Registry::new(engine()), Config::default(), sessions, Catalog::default())).await;
+
+    for path in ["/", "/labs/first-steps", "/sessions/s0123456789abcdef"] {
+        let page = request(port, "GET", path, &[], None).await;
+        assert_eq!(page.status, 200, "{path}: {page:?}");
+        assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{path}: {page:?}");
+        assert!(page.text.contains("<div id=\"app\">"), "{path}: {}", page.text);
+    }
+    let script = proctor::web::ASSETS.iter().find(|a| a.path.ends_with(".js")).expect("a script in the bundle");
+    let js = request(port, "GET", script.path, &[], None).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("cache-control").is_some_and(|c| c.contains("immutable")), "{js:?}");
+
+    for path in ["/api/v1/no-such-thing", "/api/v2/labs", "/api"] {
+        let missing = request(port, "GET", path, &[], None).await;
+        assert_eq!((missing.status, missing.json["error"]["code"].as_str()), (404, Some("no_such_endpoint")), "{path}: {missing:?}");
+    }
+    let health = request(port, "GET", "/healthz", &[], None).await;
+    assert_eq!(health.json["status"], "ok", "{health:?}");
+}
+
+/// What the browser test needs, or why it cannot run.
+struct BrowserTools {
+    node: PathBuf,
+    chromium: PathBuf,
+    script: PathBuf,
+}
+
+fn browser_tools() -> Result<BrowserTools, String> {
+    let dir = workspace().join("tests/browser");
+    let node = which("node").ok_or("node is not installed (apt-get install nodejs)")?;
+    let chromium = std::env::var_os("PROCTOR_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if !chromium.exists() {
+        return Err(format!("{} is missing (apt-get install chromium)", chromium.display()));
+    }
+    if !dir.join("node_modules/playwright-core").is_dir() {
+        return Err(format!("playwright-core is not installed: run `npm ci` in {}", dir.display()));
+    }
+    Ok(BrowserTools { node, chromium, script: dir.join("learner.mjs") })
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.is_file()))
+}
+
+/// Where the screenshots go: the target directory's `browser-artifacts`.
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
+    target.join("browser-artifacts")
+}
+
+/// A server with the bundled labs on the real engine, its objects labelled
+/// with their own `instance` so the test can remove all of them.
+async fn serve_labs(instance: &str) -> u16 {
+    let config = Config::default();
+    let registry = Registry::new(engine());
+    registry.install(&proctor_tests::wasm(&proctor_tests::components().first_steps)).await.expect("the first-steps judge loads");
+    let labs = Catalog::load(&workspace().join("scenarios")).expect("the bundled labs load");
+    let runtime = DockerRuntime::connect().await.expect("the engine answers").with_instance(instance);
+    let sessions = Sessions::new(sqlite().await, Arc::new(runtime), config.sessions.policy());
+    for lab in &labs.labs {
+        if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
+            env.warm_pool = 0;
+            sessions.set_lab(env);
+        }
+    }
+    http::serve(AppState::new(registry, config, sessions, labs)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_does_the_first_steps_lab_in_a_real_browser() {
+    let test = "a_learner_does_the_first_steps_lab_in_a_real_browser";
+    if !docker_enabled(test) {
+        return;
+    }
+    let tools = match browser_tools() {
+        Ok(tools) => tools,
+        Err(missing) if std::env::var("PROCTOR_TEST_BROWSER").is_ok_and(|v| v == "1") => {
+            panic!("PROCTOR_TEST_BROWSER=1 but the browser test cannot run: {missing}")
+        }
+        Err(missing) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped {test}: {missing} (set PROCTOR_TEST_BROWSER=1 to make this a failure)");
+            return;
+        }
+    };
+    let instance = format!("browser-test-{}", std::process::id());
+    let _cleanup = EngineCleanup::default().label("dev.proctor.instance", &instance);
+    let port = serve_labs(&instance).await;
+    let artifacts = artifacts_dir();
+
+    let run = tokio::process::Command::new(&tools.node)
+        .arg(&tools.script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(&artifacts)
+        .env("PROCTOR_CHROMIUM", &tools.chromium)
+        .current_dir(tools.script.parent().unwrap_or(Path::new(".")))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("the browser test finishes within 10 minutes")
+        .expect("node runs");
+    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser test failed ({}); screenshots in {}:\n{log}", output.status, artifacts.display());
+    assert!(log.contains("steps passed"), "{log}");
+}
