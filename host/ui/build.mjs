@@ -25,6 +25,10 @@ const result = await esbuild.build({
   target: ["chrome110", "firefox115", "safari16"],
   outdir: dist,
   entryNames: "[name]-[hash]",
+  // The session page (terminal, editor) is loaded when first opened, so
+  // the catalog comes up fast.
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   // A clean build: nothing but what this build writes is left in dist/.
   write: false,
   legalComments: "linked",

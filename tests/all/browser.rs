@@ -35,7 +35,7 @@ async fn the_ui_is_served_at_every_client_route_and_api_paths_stay_json() {
         assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{path}: {page:?}");
         assert!(page.text.contains("<div id=\"app\">"), "{path}: {}", page.text);
     }
-    let script = proctor::web::ASSETS.iter().find(|a| a.path.ends_with(".js")).expect("a script in the bundle");
+    let script = proctor::web::ASSETS.iter().find(|a| a.path.starts_with("/app-") && a.path.ends_with(".js")).expect("the entry script in the bundle");
     let js = request(port, "GET", script.path, &[], None).await;
     assert_eq!(js.status, 200);
     assert!(js.header("cache-control").is_some_and(|c| c.contains("immutable")), "{js:?}");

@@ -1,8 +1,10 @@
 // A learner's whole visit, in headless Chromium against a running server:
 // the catalog, starting the first-steps lab, a command in the terminal, a
 // failing Check with its hint, fixing the tasks through the terminal and
-// the editor, a passing Check, a second terminal, a reload that finds the
-// same session and terminal, and ending the session.
+// the editor, a passing Check, a second terminal, a dropped connection the
+// terminals come back from, a reload that finds the same session and
+// terminal, and ending the session. The browser reaches the server through
+// a small TCP relay so the test can cut its connections.
 //
 //   node learner.mjs http://127.0.0.1:8080 [artifacts-dir]
 //
@@ -13,6 +15,7 @@
 
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import net from "node:net";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -26,6 +29,46 @@ mkdirSync(artifacts, { recursive: true });
 
 const LONG = 60_000; // starting a session, running a check
 const SHORT = 20_000;
+
+/**
+ * Relays TCP to the server; `cut()` drops every connection and refuses new
+ * ones until `resume()`, as a flaky network would.
+ */
+class Relay {
+  constructor(target) {
+    this.target = new URL(target);
+    this.sockets = new Set();
+    this.down = false;
+    this.server = net.createServer((client) => {
+      if (this.down) return client.destroy();
+      const upstream = net.connect(Number(this.target.port || 80), this.target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+  }
+
+  listen() {
+    return new Promise((done) => this.server.listen(0, "127.0.0.1", () => done(`http://127.0.0.1:${this.server.address().port}`)));
+  }
+
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  resume() {
+    this.down = false;
+  }
+}
+
+const relay = new Relay(base);
+const url = await relay.listen();
 
 const browser = await chromium.launch({
   executablePath: process.env.PROCTOR_CHROMIUM ?? "/usr/bin/chromium",
@@ -92,7 +135,7 @@ let sessionId;
 let ok = false;
 try {
   await step("catalog", async () => {
-    await page.goto(base);
+    await page.goto(url);
     const card = page.locator('.lab-card[data-lab="first-steps"]');
     await card.waitFor();
     assert.match(await card.innerText(), /First steps in the terminal/);
@@ -199,6 +242,21 @@ try {
     assert.ok(!(await terminalText()).includes("answer=42"), "the second terminal is another shell");
   });
 
+  await step("connection-dropped-and-back", async () => {
+    relay.cut();
+    const banner = page.locator(".panel:not([hidden]) .term-banner-warn");
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Connection to the terminal lost\. Reconnecting/);
+    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-connection-dropped-banner.png`) });
+    relay.resume();
+    await banner.waitFor({ state: "hidden", timeout: LONG });
+    await page.locator('.tab[data-kind="terminal"][aria-selected="true"][data-state="open"]').waitFor();
+    // The same shell, with its scrollback replayed.
+    await terminalShows("second=42");
+    await typeInTerminal("echo back=$((3*3))");
+    await terminalShows("back=9");
+  });
+
   await step("reload-finds-the-same-session-and-terminals", async () => {
     await page.reload();
     await page.locator('.tab[data-kind="terminal"][data-state="open"]').first().waitFor({ timeout: LONG });
@@ -230,5 +288,6 @@ try {
   if (pageErrors.length) console.error(`page errors:\n${pageErrors.join("\n")}`);
 } finally {
   await browser.close();
+  relay.server.close();
 }
 process.exit(ok ? 0 : 1);

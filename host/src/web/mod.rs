@@ -149,7 +149,7 @@ mod tests {
     }
 
     fn script() -> &'static Asset {
-        ASSETS.iter().find(|a| a.path.ends_with(".js")).expect("the bundle has a script")
+        ASSETS.iter().find(|a| a.path.starts_with("/app-") && a.path.ends_with(".js")).expect("the bundle has its entry script")
     }
 
     #[tokio::test]

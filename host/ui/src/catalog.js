@@ -61,27 +61,25 @@ export function mountCatalog(root, _params, params) {
   topic.addEventListener("change", () => { filters.topic = topic.value; changed(); });
   difficulty.addEventListener("change", () => { filters.difficulty = difficulty.value; changed(); });
 
-  // The topics offered are those of all labs, whatever the filters.
-  api("/labs").then((all) => {
+  // The topics offered are those of all labs, whatever the filters. Running
+  // sessions are asked for only by a browser that already has an identity:
+  // browsing the catalog does not create one.
+  Promise.all([api("/labs").catch(() => []), api("/sessions", { identify: false }).catch(() => [])]).then(([all, sessions]) => {
     const topics = [...new Set(all.flatMap((l) => l.topics))].sort();
     topic.append(...topics.map((t) => h("option", { value: t, selected: t === filters.topic }, t)));
-  }).catch(() => {});
-
-  // Sessions only for a browser that already has an identity: browsing
-  // the catalog does not create one.
-  api("/sessions", { identify: false }).then((sessions) => {
+    const titles = new Map(all.map((l) => [l.id, l.title]));
     const live = sessions.filter((s) => s.status === "running" || s.status === "starting");
     running = new Map(live.map((s) => [s.lab, s]));
     if (live.length) {
       mine.hidden = false;
       replace(mine, h("h2", {}, "Continue where you left off"),
         h("ul", { class: "plain-list" }, live.map((s) => h("li", { class: "row session-row" },
-          h("strong", {}, s.lab),
+          h("strong", {}, titles.get(s.lab) ?? s.lab),
           h("span", { class: "muted" }, s.remaining_seconds != null ? `${clock(s.remaining_seconds)} left` : s.status),
           h("a", { class: "btn btn-primary btn-small", href: `/sessions/${encodeURIComponent(s.id)}` }, "Resume")))));
     }
     load();
-  }).catch(() => load());
+  });
 
   return () => clearTimeout(debounce);
 }

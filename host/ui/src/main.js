@@ -5,9 +5,19 @@ import "./styles.css";
 import { mountCatalog, mountNotFound } from "./catalog.js";
 import { mountLab } from "./lab.js";
 import { route, start } from "./router.js";
-import { mountSession } from "./session/page.js";
 
 route("/", mountCatalog);
 route("/labs/:id", mountLab);
-route("/sessions/:id", mountSession);
+route("/sessions/:id", (root, params) => {
+  // The terminal and the editor are most of the code: load them on demand.
+  let cleanup = null;
+  let left = false;
+  import("./session/page.js").then(({ mountSession }) => {
+    if (!left) cleanup = mountSession(root, params);
+  });
+  return () => {
+    left = true;
+    cleanup?.();
+  };
+});
 start(mountNotFound);

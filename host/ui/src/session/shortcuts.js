@@ -9,7 +9,7 @@ const LIST = [
   ["Ctrl+Shift+Enter", "Ask for a hint"],
   ["Alt+[  /  Alt+]", "Previous / next step"],
   ["Ctrl+`", "Go to the terminal"],
-  ["Alt+T", "Open another terminal"],
+  ["Alt+N", "Open another terminal"],
   ["Alt+E", "Open the editor"],
   ["Ctrl+S", "Save the file in the editor"],
   ["← → in the tabs", "Move between terminals and the editor"],
@@ -24,7 +24,7 @@ export function installShortcuts(actions) {
     if (mod && e.key === "Enter") action = e.shiftKey ? actions.hint : actions.check;
     else if (e.altKey && !mod && e.code === "BracketLeft") action = actions.prev;
     else if (e.altKey && !mod && e.code === "BracketRight") action = actions.next;
-    else if (e.altKey && !mod && e.code === "KeyT") action = actions.newTerminal;
+    else if (e.altKey && !mod && e.code === "KeyN") action = actions.newTerminal;
     else if (e.altKey && !mod && e.code === "KeyE") action = actions.editor;
     else if (mod && !e.shiftKey && e.code === "Backquote") action = actions.terminal;
     else if (mod && !e.shiftKey && e.code === "KeyS") action = actions.save;

@@ -86,9 +86,13 @@ export class TerminalView {
     this.term.focus();
   }
 
-  /** Types `text` into the shell as if the learner had. */
-  paste(text) {
-    this.term.paste(text.endsWith("\n") ? text : `${text}\n`);
+  /**
+   * Types `text` into the shell as if the learner had, pressing Enter after
+   * each line. Not a paste: a shell in bracketed-paste mode would only
+   * insert the lines without running them.
+   */
+  type(text) {
+    this.send(encoder.encode(`${text.replace(/\r?\n$/, "").replace(/\r?\n/g, "\r")}\r`));
     this.focus();
   }
 

@@ -17,7 +17,7 @@ export class WorkArea {
     this.active = null;
     this.tablist = h("div", { class: "tablist", role: "tablist", "aria-label": "Terminals and editor" });
     this.addButton = h("button", {
-      type: "button", class: "btn btn-small tab-add", title: "Open another terminal (Alt+T)",
+      type: "button", class: "btn btn-small tab-add", title: "Open another terminal (Alt+N)",
       "aria-label": "Open another terminal", onclick: () => this.openTerminal(),
     }, "+");
     this.panels = h("div", { class: "panels" });
@@ -174,7 +174,7 @@ export class WorkArea {
     const view = this.activeTerminal();
     if (!view) return;
     this.focusTerminal();
-    view.paste(text);
+    view.type(text);
   }
 
   /** Saves the editor's file, when the editor is shown. */
