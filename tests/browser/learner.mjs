@@ -3,7 +3,8 @@
 // failing Check with its hint, fixing the tasks through the terminal and
 // the editor, a passing Check, a second terminal, a dropped connection the
 // terminals come back from, a reload that finds the same session and
-// terminal, and ending the session. The browser reaches the server through
+// terminal, Extend, End, and Start again through a (simulated) full
+// server's queue. The browser reaches the server through
 // a small TCP relay so the test can cut its connections.
 //
 //   node learner.mjs http://127.0.0.1:8080 [artifacts-dir]
@@ -273,12 +274,49 @@ try {
     await verdict("passed");
   });
 
+  await step("extend", async () => {
+    const before = await page.textContent("#timer");
+    assert.match(before, /^[23]\d:\d\d left$/);
+    await page.click("button:text-is(\"Extend\")");
+    // 30 more minutes (the default extension).
+    await page.waitForFunction(() => /^[56]\d:\d\d left$/.test(document.querySelector("#timer").textContent));
+    await page.locator(".toast-success", { hasText: "Extended" }).waitFor();
+  });
+
   await step("end-session", async () => {
     await page.click("button:text-is(\"End\")");
     await page.click('dialog button:has-text("End the session")');
     await page.locator(".state-panel.ended").waitFor({ timeout: LONG });
     assert.match(await page.textContent(".state-panel.ended"), /Session ended[\s\S]*you ended it/);
     await page.locator('button:has-text("Start again")').waitFor();
+  });
+
+  await step("start-again-waits-in-a-full-servers-queue", async () => {
+    // The server is not full: answer the first start as a full one would,
+    // then let the retry through to the real server.
+    let refused = 0;
+    await page.route("**/api/v1/sessions", async (route) => {
+      if (route.request().method() !== "POST" || refused > 0) return route.continue();
+      refused += 1;
+      await route.fulfill({
+        status: 429,
+        headers: { "Content-Type": "application/json", "Retry-After": "3" },
+        body: JSON.stringify({ error: { code: "capacity_full", message: "the server is full", hint: null, queue_position: 2, retry_after_seconds: 3 } }),
+      });
+    });
+    await page.click('button:has-text("Start again")');
+    const status = page.locator("dialog .start-status");
+    await status.filter({ hasText: /You are #2 in the queue; retrying in \d s/ }).waitFor();
+    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-queue.png`) });
+    await page.waitForURL((u) => u.pathname.startsWith("/sessions/") && !u.pathname.endsWith(sessionId), { timeout: LONG });
+    await page.locator('.tab[data-kind="terminal"][data-state="open"]').waitFor({ timeout: LONG });
+    assert.equal(refused, 1);
+    // A fresh session, whose workspace the lab kept from the last one.
+    await page.click('.tab[data-kind="editor"]');
+    await page.locator('.file-item[data-path="greet.sh"]').waitFor();
+    await page.click("button:text-is(\"End\")");
+    await page.click('dialog button:has-text("End the session")');
+    await page.locator(".state-panel.ended").waitFor({ timeout: LONG });
   });
 
   ok = true;
