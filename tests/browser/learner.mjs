@@ -274,6 +274,20 @@ try {
     await verdict("passed");
   });
 
+  await step("exited-shell-replaced", async () => {
+    await page.click('.tab[data-kind="terminal"] >> nth=1');
+    await typeInTerminal("exit");
+    const ended = page.locator(".panel:not([hidden]) .term-banner-ended");
+    await ended.waitFor();
+    assert.match(await ended.innerText(), /This terminal has ended/);
+    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-terminal-ended.png`) });
+    await ended.locator('button:has-text("Open a new terminal")').click();
+    await page.locator('.tab[data-kind="terminal"][aria-selected="true"][data-state="open"]', { hasText: "Terminal 3" }).waitFor({ timeout: LONG });
+    assert.equal(await page.locator('.tab[data-kind="terminal"]').count(), 2, "the ended terminal's tab is gone");
+    await typeInTerminal("echo third=$((1+2))");
+    await terminalShows("third=3");
+  });
+
   await step("extend", async () => {
     const before = await page.textContent("#timer");
     assert.match(before, /^[23]\d:\d\d left$/);

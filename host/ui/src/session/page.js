@@ -105,6 +105,7 @@ class SessionPage {
       lab: this.lab,
       onRun: (text) => this.work.run(text),
       onProgress: (done, total) => this.showProgress(done, total),
+      onStale: () => this.poll(),
     });
     this.work = new WorkArea({ session: this.id, onTerminalEnded: () => this.poll() });
     const split = new Splitter(this.steps.el, this.work.el, { key: "proctor.split", label: "Resize the instructions" });

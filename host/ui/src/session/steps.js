@@ -8,8 +8,13 @@ import { toastError } from "../toast.js";
 
 /** The instructions pane of a session. */
 export class Steps {
-  /** `session`, `lab` (with steps); `onRun(text)` types into the terminal; `onProgress(done, total)`. */
-  constructor({ session, lab, onRun, onProgress }) {
+  /**
+   * `session`, `lab` (with steps); `onRun(text)` types into the terminal;
+   * `onProgress(done, total)`; `onStale()`: the server says the session is
+   * no longer running.
+   */
+  constructor({ session, lab, onRun, onProgress, onStale }) {
+    this.onStale = onStale;
     this.session = session;
     this.lab = lab;
     this.onRun = onRun;
@@ -103,6 +108,7 @@ export class Steps {
       this.renderStepper();
       next = this.renderVerdict();
     } catch (e) {
+      if (e instanceof ApiError && e.code === "session_not_running") this.onStale?.();
       replace(this.result, h("div", { class: "verdict verdict-error", role: "alert" },
         h("h3", {}, "The check could not run"), h("p", {}, e.message), e.hint ? h("p", { class: "muted" }, e.hint) : null));
     } finally {

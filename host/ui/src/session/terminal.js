@@ -29,11 +29,14 @@ export class TerminalView {
   /**
    * `session`, `id`: which terminal. `onEnded(reason)`: the shell is gone.
    * `onState(state)`: "connecting", "open", "reconnecting", "ended".
+   * `onClose()`, `onReplace()`: the ended terminal's buttons.
    */
-  constructor({ session, id, onEnded, onState }) {
+  constructor({ session, id, onEnded, onState, onClose, onReplace }) {
     this.session = session;
     this.id = id;
     this.onEnded = onEnded;
+    this.onClose = onClose;
+    this.onReplace = onReplace;
     this.onState = onState ?? (() => {});
     this.attempt = 0;
     this.socket = null;
@@ -51,7 +54,6 @@ export class TerminalView {
       cursorBlink: true,
       scrollback: 5000,
       theme: THEME,
-      allowProposedApi: false,
     });
     this.fitter = new FitAddon();
     this.term.loadAddon(this.fitter);
@@ -160,8 +162,11 @@ export class TerminalView {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.retryTimer);
-    this.showBanner("ended", h("span", {}, `This terminal has ended: ${reason}.`));
-    this.term.options.cursorBlink = false;
+    this.showBanner("ended", h("span", {}, `This terminal has ended: ${reason}.`),
+      this.onReplace ? h("button", { type: "button", class: "btn btn-small", onclick: () => this.onReplace() }, "Open a new terminal") : null,
+      this.onClose ? h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => this.onClose() }, "Close") : null);
+    // Nothing can be typed any more: hide the cursor (DECTCEM off).
+    this.term.write("\x1b[?25l");
     this.term.options.disableStdin = true;
     this.onState("ended");
     this.onEnded?.(reason);
@@ -189,7 +194,7 @@ export class TerminalView {
 
   showBanner(kind, ...children) {
     this.banner.className = `term-banner term-banner-${kind}`;
-    this.banner.replaceChildren(...children);
+    this.banner.replaceChildren(...children.filter(Boolean));
     this.banner.hidden = false;
   }
 

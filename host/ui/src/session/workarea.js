@@ -15,6 +15,7 @@ export class WorkArea {
     this.onTerminalEnded = onTerminalEnded;
     this.tabs = []; // { id, kind, tab, panel, view }
     this.active = null;
+    this.opened = 0; // terminals opened on this page, to number their tabs
     this.tablist = h("div", { class: "tablist", role: "tablist", "aria-label": "Terminals and editor" });
     this.addButton = h("button", {
       type: "button", class: "btn btn-small tab-add", title: "Open another terminal (Alt+N)",
@@ -69,9 +70,11 @@ export class WorkArea {
       id,
       onState: (state) => { tab.tab.dataset.state = state; },
       onEnded: (reason) => this.onTerminalEnded?.(reason),
+      onClose: () => this.closeTerminal(tab),
+      onReplace: () => this.closeTerminal(tab).then(() => this.openTerminal()),
     });
-    const number = this.tabs.filter((t) => t.kind === "terminal").length + 1;
-    const tab = this.addTab({ id, kind: "terminal", label: `Terminal ${number}`, view });
+    this.opened += 1;
+    const tab = this.addTab({ id, kind: "terminal", label: `Terminal ${this.opened}`, view });
     view.open();
     view.connect();
     return tab;
