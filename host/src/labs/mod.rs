@@ -5,6 +5,7 @@
 pub mod catalog;
 mod environment;
 mod file;
+pub mod import;
 mod load;
 pub mod model;
 pub mod problems;
