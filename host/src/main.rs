@@ -95,6 +95,12 @@ enum LabCmd {
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Start a new lab: a scenario in scenarios/<id>/ and its judge crate in
+    /// judges/<id>/, passing `proctor lab test <id>` as generated.
+    New {
+        /// The lab's id (lowercase letters, digits and `-`).
+        id: String,
+    },
     /// Convert a lab written for another platform into a Proctor lab.
     Import {
         #[command(subcommand)]
@@ -258,6 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Lab(LabCmd::Validate { dir }) => lab_validate(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Cmd::Lab(LabCmd::List { dir }) => lab_list(&dir),
+        Cmd::Lab(LabCmd::New { id }) => lab_new(&id),
         Cmd::Lab(LabCmd::Import { from: ImportCmd::Killercoda { dir, out, id, image } }) => {
             lab_import_killercoda(&dir, &out, proctor::labs::import::killercoda::Options { id, image })
         }
@@ -529,6 +536,15 @@ async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> an
         "{} idle sessions: RSS {:.1} MiB (before {:.1} MiB; budget 200 MiB), started in {:.1} s",
         m.sessions, m.rss_with_sessions_mib, m.rss_before_mib, m.start_all_seconds
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lab_new(id: &str) -> anyhow::Result<ExitCode> {
+    let root = workspace_root()?;
+    for path in proctor::labs::scaffold::create(&root, id)? {
+        println!("created {}", path.display());
+    }
+    println!("next: edit scenarios/{id}/ and judges/{id}/, then `proctor judge build {id}` and `proctor lab test {id}`");
     Ok(ExitCode::SUCCESS)
 }
 

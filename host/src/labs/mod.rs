@@ -9,6 +9,7 @@ pub mod import;
 mod load;
 pub mod model;
 pub mod problems;
+pub mod scaffold;
 
 pub use catalog::Catalog;
 pub use load::load_lab;
