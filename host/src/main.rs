@@ -95,6 +95,36 @@ enum LabCmd {
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Start a new lab: a scenario in scenarios/<id>/ and its judge crate in
+    /// judges/<id>/, passing `proctor lab test <id>` as generated.
+    New {
+        /// The lab's id (lowercase letters, digits and `-`).
+        id: String,
+    },
+    /// Convert a lab written for another platform into a Proctor lab.
+    Import {
+        #[command(subcommand)]
+        from: ImportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// A Killercoda scenario (a directory with index.json), graded by the
+    /// bundled script judge running each step's verify script.
+    Killercoda {
+        /// The scenario's directory.
+        dir: PathBuf,
+        /// Where labs live; the lab is written to <out>/<id>.
+        #[arg(long, default_value = "scenarios")]
+        out: PathBuf,
+        /// The lab's id (default: from the directory's name).
+        #[arg(long)]
+        id: Option<String>,
+        /// The image to run instead of the scenario's backend.
+        #[arg(long)]
+        image: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +264,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Lab(LabCmd::Validate { dir }) => lab_validate(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Cmd::Lab(LabCmd::List { dir }) => lab_list(&dir),
+        Cmd::Lab(LabCmd::New { id }) => lab_new(&id),
+        Cmd::Lab(LabCmd::Import { from: ImportCmd::Killercoda { dir, out, id, image } }) => {
+            lab_import_killercoda(&dir, &out, proctor::labs::import::killercoda::Options { id, image })
+        }
         Cmd::Bench(BenchCmd::Plugins { component, runs, json }) => bench_plugins(&component, runs, json).await,
         Cmd::Bench(BenchCmd::Exec { component, image, runs }) => bench_exec(&component, &image, runs).await,
         Cmd::Bench(BenchCmd::Sessions { image, runs, idle, json }) => bench_sessions(&image, runs, idle, json).await,
@@ -502,6 +536,31 @@ async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> an
         "{} idle sessions: RSS {:.1} MiB (before {:.1} MiB; budget 200 MiB), started in {:.1} s",
         m.sessions, m.rss_with_sessions_mib, m.rss_before_mib, m.start_all_seconds
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lab_new(id: &str) -> anyhow::Result<ExitCode> {
+    let root = workspace_root()?;
+    for path in proctor::labs::scaffold::create(&root, id)? {
+        println!("created {}", path.display());
+    }
+    println!("next: edit scenarios/{id}/ and judges/{id}/, then `proctor judge build {id}` and `proctor lab test {id}`");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lab_import_killercoda(dir: &Path, out: &Path, options: proctor::labs::import::killercoda::Options) -> anyhow::Result<ExitCode> {
+    let converted = proctor::labs::import::killercoda::convert(dir, &options)?;
+    let written = converted.write(out)?;
+    for finding in &converted.report {
+        println!("{finding}");
+    }
+    // The result must load like any lab; say so now rather than at serve.
+    let lab = Catalog::load(out)?;
+    if let Some(invalid) = lab.invalid.iter().find(|i| i.dir == written) {
+        eprintln!("{invalid}");
+        bail!("the imported lab in {} does not validate; fix it or report the scenario", written.display());
+    }
+    println!("imported {} into {}", converted.id, written.display());
     Ok(ExitCode::SUCCESS)
 }
 

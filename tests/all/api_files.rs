@@ -7,10 +7,9 @@
 
 use proctor::{capabilities::Command, config::Config, sessions::Sessions};
 use proctor_tests::{
-    EngineCleanup, docker_enabled,
-    http::{Answer, guest, request, request_bytes, serve_bundled_labs},
+    docker_enabled,
+    http::{Answer, guest, request, request_bytes, serve_bundled_labs, start_as_guest},
 };
-use serde_json::json;
 
 /// Runs `script` in the session's machine and returns its standard output.
 async fn shell(sessions: &Sessions, id: &str, script: &str) -> String {
@@ -31,12 +30,8 @@ async fn the_editor_reads_and_writes_inside_the_workspace_and_nowhere_else() {
     let mut config = Config::default();
     config.sessions.max_file_kib = 1024;
     let (port, sessions) = serve_bundled_labs(config).await;
-    let ann = guest(port).await;
+    let (ann, id, _cleanup) = start_as_guest(port, "first-steps").await;
     let auth = [("Authorization", ann.as_str())];
-    let started = request(port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
-    assert_eq!(started.status, 201, "{started:?}");
-    let id = started.json["id"].as_str().unwrap().to_owned();
-    let _cleanup = EngineCleanup::default().label("dev.proctor.session", &id);
     let files = format!("/api/v1/sessions/{id}/files");
     let content = format!("{files}/content");
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use proctor::config::Config;
 use proctor_tests::{
-    EngineCleanup, docker_enabled,
+    docker_enabled,
     http::{self, guest, request},
 };
 use serde_json::json;
@@ -51,12 +51,8 @@ async fn a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_
         return;
     }
     let (port, _sessions) = http::serve_bundled_labs(Config::default()).await;
-    let ann = guest(port).await;
+    let (ann, id, _cleanup) = http::start_as_guest(port, "first-steps").await;
     let auth = [("Authorization", ann.as_str())];
-    let started = request(port, "POST", "/api/v1/sessions", &auth, Some(&json!({"lab": "first-steps"}))).await;
-    assert_eq!(started.status, 201, "{started:?}");
-    let id = started.json["id"].as_str().unwrap().to_owned();
-    let _cleanup = EngineCleanup::default().label("dev.proctor.session", &id);
 
     let opened = request(port, "POST", &format!("/api/v1/sessions/{id}/terminals"), &auth, Some(&json!({"cols": 100, "rows": 30}))).await;
     assert_eq!(opened.status, 201, "{opened:?}");

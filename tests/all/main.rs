@@ -12,6 +12,7 @@ mod docker_runtime;
 mod docker_sessions;
 mod engine_faults;
 mod hot_swap;
+mod killercoda;
 mod labs;
 mod offline;
 mod sandbox;

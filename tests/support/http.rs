@@ -99,3 +99,15 @@ pub async fn serve_bundled_labs(config: proctor::config::Config) -> (u16, procto
     let port = serve(AppState::new(registry, config, sessions.clone(), labs)).await;
     (port, sessions)
 }
+
+/// A new guest's running session of `lab` on a real engine: the guest's
+/// `Authorization` value, the session id, and a guard that removes the
+/// session's objects from the engine when dropped.
+pub async fn start_as_guest(port: u16, lab: &str) -> (String, String, crate::EngineCleanup) {
+    let auth = guest(port).await;
+    let started = request(port, "POST", "/api/v1/sessions", &[("Authorization", auth.as_str())], Some(&serde_json::json!({ "lab": lab }))).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let id = started.json["id"].as_str().expect("a session id").to_owned();
+    let cleanup = crate::EngineCleanup::default().label("dev.proctor.session", &id);
+    (auth, id, cleanup)
+}

@@ -27,6 +27,8 @@ pub fn workspace() -> PathBuf {
 pub struct Components {
     /// `judges/first-steps`: a judge and hint provider.
     pub first_steps: PathBuf,
+    /// `judges/script`: runs each task's verify script.
+    pub script: PathBuf,
     /// `tests/plugins/hostile`: misbehaves on purpose.
     pub hostile: PathBuf,
     /// `tests/plugins/probe` as version 1.0.0.
@@ -47,6 +49,7 @@ pub fn components() -> &'static Components {
         let plugins = root.join("tests").join("plugins");
         let crates = [
             root.join("judges").join("first-steps"),
+            root.join("judges").join("script"),
             plugins.join("hostile"),
             plugins.join("incompatible"),
             plugins.join("probe"),
@@ -62,9 +65,10 @@ pub fn components() -> &'static Components {
         .unwrap_or_else(|e| panic!("{e}"));
         Components {
             first_steps: built[0].clone(),
-            hostile: built[1].clone(),
-            incompatible: built[2].clone(),
-            probe_v1: built[3].clone(),
+            script: built[1].clone(),
+            hostile: built[2].clone(),
+            incompatible: built[3].clone(),
+            probe_v1: built[4].clone(),
             probe_v2: v2[0].clone(),
         }
     })

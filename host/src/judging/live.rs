@@ -50,7 +50,7 @@ fn plugin_task(lab: &Lab, session: &Session, task: &str) -> Task {
         task: task.to_owned(),
         session: session.id.clone(),
         machines: lab.machines.iter().map(|m| m.name.clone()).collect(),
-        params: Vec::new(),
+        params: lab.task(task).map(|t| t.params.clone()).unwrap_or_default(),
     }
 }
 
@@ -74,10 +74,11 @@ pub async fn check(registry: &Registry, sessions: &Sessions, lab: &Lab, session:
     let live: Arc<dyn Environment> = Arc::new(SessionEnvironment::new(sessions.runtime().clone(), session.id.clone()));
     let recorder = Arc::new(Recorder::new(live));
     let ctx = CallContext { env: recorder.clone(), grants: judge.grants.clone(), limits: judge.limits.clone() };
-    let verdict = registry.engine().check(&plugin, &plugin_task(lab, session, task), ctx).await;
+    let plugin_task = plugin_task(lab, session, task);
+    let verdict = registry.engine().check(&plugin, &plugin_task, ctx).await;
     let recording = Fixture {
         machines: lab.machines.iter().map(|m| m.name.clone()).collect(),
-        params: Vec::new(),
+        params: plugin_task.params,
         grants: Some(judge.grants.iter().collect()),
         calls: recorder.exchanges(),
     };

@@ -70,4 +70,9 @@ pub struct TaskFile {
     pub id: Spanned<String>,
     pub title: Spanned<String>,
     pub step: Spanned<String>,
+    /// A verify script (a path in the lab) handed to the judge as the
+    /// parameter `verify`.
+    pub verify: Option<Spanned<String>>,
+    /// Parameters handed to the judge with the task.
+    pub params: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }

@@ -261,7 +261,22 @@ fn check_tasks(dir: &Path, f: &LabFile, r: &mut Report) -> Vec<Task> {
                 continue;
             }
         };
-        tasks.push(Task { id: id.clone(), title: t.title.get_ref().clone(), step_file: step.into(), instructions });
+        let mut params: Vec<(String, String)> = t.params.as_ref().map(|p| p.get_ref().clone().into_iter().collect()).unwrap_or_default();
+        if let Some(p) = &t.params
+            && p.get_ref().contains_key("verify")
+        {
+            r.at(Some(p.span()), "the parameter `verify` is reserved", Some("name the script with the task's `verify` key instead"));
+        }
+        if let Some(verify) = &t.verify {
+            match inside(dir, verify.get_ref()).map(std::fs::read_to_string) {
+                Some(Ok(script)) => params.push(("verify".into(), script)),
+                Some(Err(e)) => {
+                    r.at(Some(verify.span()), format!("verify script `{}` cannot be read: {e}", verify.get_ref()), Some("create it, or fix the path"));
+                }
+                None => r.at(Some(verify.span()), format!("verify `{}` is not a path inside the lab", verify.get_ref()), Some("give a path relative to the lab directory")),
+            }
+        }
+        tasks.push(Task { id: id.clone(), title: t.title.get_ref().clone(), step_file: step.into(), instructions, params });
     }
     tasks
 }

@@ -5,9 +5,11 @@
 pub mod catalog;
 mod environment;
 mod file;
+pub mod import;
 mod load;
 pub mod model;
 pub mod problems;
+pub mod scaffold;
 
 pub use catalog::Catalog;
 pub use load::load_lab;

@@ -100,6 +100,9 @@ pub struct Task {
     pub step_file: PathBuf,
     /// The step's instructions (Markdown).
     pub instructions: String,
+    /// Parameters handed to the judge with the task (a verify script's
+    /// text under `verify`).
+    pub params: Vec<(String, String)>,
 }
 
 /// A loaded, valid lab.

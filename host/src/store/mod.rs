@@ -4,10 +4,11 @@
 //! One [`Store`] speaks SQLite (a file in the data directory, the default)
 //! or PostgreSQL (for several server replicas sharing state) through sqlx's
 //! `Any` pool. Queries are written once with `$n` placeholders, which both
-//! drivers accept; only the migrations differ per database, in
-//! `host/migrations/{sqlite,postgres}`.
+//! drivers accept; the migrations too (`migrations`), with one word that
+//! differs per database filled in.
 
 mod attempts;
+mod migrations;
 mod queue;
 mod sessions;
 mod users;
@@ -18,14 +19,10 @@ use std::{path::Path, str::FromStr, time::Duration};
 use sqlx::{
     AnyPool,
     any::{AnyConnectOptions, AnyPoolOptions},
-    migrate::Migrator,
 };
 
 pub use attempts::AttemptRow;
 pub use queue::QueuePlace;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Which database a store speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,10 +97,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redacted(url))))?;
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
+        let migrator = migrations::migrator(backend).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         migrator.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Store { pool, backend })
     }

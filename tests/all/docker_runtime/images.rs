@@ -10,7 +10,8 @@ use proctor::{
     runtime::{ImageSource, Runtime, RuntimeError, docker::DockerRuntime, session_env::SessionEnvironment},
 };
 
-use super::{Cleanup, docker_cli, enabled, session, sh, spec, started};
+use super::{cleanup, docker_cli, session, sh, spec, started};
+use proctor_tests::{EngineCleanup, docker_enabled};
 
 const SERVER: &str = r#"
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -118,7 +119,7 @@ async fn a_session_runs_and_stops_only_what_it_built_and_started() {
         return;
     };
     let theirs = session("theirs");
-    let _their_guard = Cleanup(theirs.clone());
+    let _their_guard = cleanup(&theirs);
     docker.create(&spec(&theirs)).await.unwrap();
     put(&docker, &mine, "/workspace/idle", &[("Dockerfile", "FROM proctor/base:bookworm\nCMD [\"sleep\", \"infinity\"]\n")]).await;
     let image = docker.build_image(&mine, &build("/workspace/idle")).await.unwrap().image.expect("built");
@@ -189,21 +190,13 @@ fn now() -> String {
 
 #[tokio::test]
 async fn a_lab_dockerfile_builds_its_machine_image_once_per_content() {
-    if !enabled("a_lab_dockerfile_builds_its_machine_image_once_per_content") {
+    if !docker_enabled("a_lab_dockerfile_builds_its_machine_image_once_per_content") {
         return;
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let lab = format!("lab-image-{}", std::process::id());
     // Lab images carry no session label: this test removes its own.
-    struct LabImages(String);
-    impl Drop for LabImages {
-        fn drop(&mut self) {
-            for id in docker_cli(&["images", "-q", "--filter", &format!("label=dev.proctor.lab-image={}", self.0)]).split_whitespace() {
-                docker_cli(&["rmi", "-f", id]);
-            }
-        }
-    }
-    let _lab_images = LabImages(lab.clone());
+    let _lab_images = EngineCleanup::default().label("dev.proctor.lab-image", &lab);
     let dockerfile = "FROM proctor/base:bookworm\nCOPY marker.txt /marker.txt\n";
     let context = lab_context("image", &format!("first {}", now()), dockerfile);
     let with_image = |session: &str, context: &PathBuf| {
@@ -215,7 +208,7 @@ async fn a_lab_dockerfile_builds_its_machine_image_once_per_content() {
     let cat_marker = async |session: &str| String::from_utf8(docker.exec(session, &sh("cat /marker.txt")).await.unwrap().stdout.0).unwrap();
 
     let (a, b, c) = (session("lab-a"), session("lab-b"), session("lab-c"));
-    let _guards = [Cleanup(a.clone()), Cleanup(b.clone()), Cleanup(c.clone())];
+    let _guards = [cleanup(&a), cleanup(&b), cleanup(&c)];
     docker.create(&with_image(&a, &context)).await.unwrap();
     let (tag, image_id) = machine_image(&a);
     assert!(tag.starts_with(&format!("proctor-lab/{lab}:")), "{tag}");
@@ -242,7 +235,7 @@ async fn a_lab_dockerfile_builds_its_machine_image_once_per_content() {
     // A broken lab Dockerfile fails the session with the build's words.
     let broken = lab_context("broken", "x", "FROM proctor/base:bookworm\nRUN echo lab step broke && false\n");
     let d = session("lab-d");
-    let _guard = Cleanup(d.clone());
+    let _guard = cleanup(&d);
     let err = docker.create(&with_image(&d, &broken)).await.unwrap_err();
     assert!(matches!(&err, RuntimeError::ImageBuild { log_tail, .. } if log_tail.contains("lab step broke")), "{err:?}");
     assert!(docker.list_owned().await.unwrap().iter().all(|o| o.session != d));

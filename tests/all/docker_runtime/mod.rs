@@ -18,22 +18,7 @@ use proctor::{
         session_env::SessionEnvironment,
     },
 };
-use proctor_tests::{components, engine, task, wasm};
-
-pub(crate) fn enabled(test: &str) -> bool {
-    let on = std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1");
-    if !on {
-        // Straight to stderr: the test harness captures `eprintln!`, and a
-        // skip must be seen.
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "skipped {test}: set PROCTOR_TEST_DOCKER=1 to run it against a Docker engine");
-    }
-    on
-}
-
-fn image() -> String {
-    std::env::var("PROCTOR_TEST_IMAGE").unwrap_or_else(|_| "proctor/base:bookworm".into())
-}
+use proctor_tests::{EngineCleanup, components, docker_enabled, engine, task, test_image, wasm};
 
 pub(crate) fn spec(session: &str) -> EnvironmentSpec {
     EnvironmentSpec {
@@ -42,7 +27,7 @@ pub(crate) fn spec(session: &str) -> EnvironmentSpec {
         owner: "tester".into(),
         machines: vec![MachineSpec {
             name: "main".into(),
-            image: image().into(),
+            image: test_image().into(),
             resources: Resources { memory_bytes: 128 << 20, cpus: 0.5, pids: 64 },
             workdir: "/workspace".into(),
         }],
@@ -65,34 +50,20 @@ pub(crate) fn docker_cli(args: &[&str]) -> String {
 }
 
 /// Removes everything labelled with a session when dropped, test passed or
-/// not. Blocking CLI calls, so it works while a panic unwinds and outside
-/// any async runtime; removing what is already gone is quietly fine.
-pub(crate) struct Cleanup(pub(crate) String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let label = format!("label=dev.proctor.session={}", self.0);
-        let containers = docker_cli(&["ps", "-aq", "--filter", &label]);
-        let images = docker_cli(&["images", "-q", "--filter", &label]);
-        for id in containers.split_whitespace() {
-            docker_cli(&["rm", "-f", id]);
-        }
-        docker_cli(&["network", "rm", &format!("proctor-{}", self.0)]);
-        for id in images.split_whitespace() {
-            docker_cli(&["rmi", "-f", id]);
-        }
-    }
+/// not.
+pub(crate) fn cleanup(session: &str) -> EngineCleanup {
+    EngineCleanup::default().label("dev.proctor.session", session)
 }
 
 /// The engine and a fresh session named after `name`, with its cleanup
 /// guard, or `None` (having said so) when the Docker tests are off.
-pub(crate) async fn started(test: &str, name: &str) -> Option<(DockerRuntime, String, Cleanup)> {
-    if !enabled(test) {
+pub(crate) async fn started(test: &str, name: &str) -> Option<(DockerRuntime, String, EngineCleanup)> {
+    if !docker_enabled(test) {
         return None;
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let id = session(name);
-    let guard = Cleanup(id.clone());
+    let guard = cleanup(&id);
     docker.create(&spec(&id)).await.expect("created");
     Some((docker, id, guard))
 }
@@ -167,7 +138,7 @@ async fn commands_are_bounded_in_time_and_output() {
 
 #[tokio::test]
 async fn bad_requests_and_a_missing_engine_fail_clearly() {
-    if !enabled("bad_requests_and_a_missing_engine_fail_clearly") {
+    if !docker_enabled("bad_requests_and_a_missing_engine_fail_clearly") {
         return;
     }
     let err = DockerRuntime::connect_socket("/nonexistent/docker.sock").await.unwrap_err();
@@ -175,7 +146,7 @@ async fn bad_requests_and_a_missing_engine_fail_clearly() {
 
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let mut bad = spec(&session("bad"));
-    let _guard = Cleanup(bad.session.clone());
+    let _guard = cleanup(&bad.session);
     bad.machines[0].image = "proctor/no-such-image:1".into();
     let err = docker.create(&bad).await.unwrap_err();
     assert!(matches!(err, RuntimeError::ImageMissing { .. }), "{err:?}");
@@ -241,12 +212,12 @@ async fn a_batch_runs_as_one_exec_and_keeps_each_result_apart() {
 
 #[tokio::test]
 async fn a_batch_on_an_image_without_a_shell_runs_each_command_alone() {
-    if !enabled("a_batch_on_an_image_without_a_shell_runs_each_command_alone") {
+    if !docker_enabled("a_batch_on_an_image_without_a_shell_runs_each_command_alone") {
         return;
     }
     let docker = DockerRuntime::connect().await.expect("engine reachable");
     let id = session("noshell");
-    let _guard = Cleanup(id.clone());
+    let _guard = cleanup(&id);
     let mut no_shell = spec(&id);
     // The base image's coreutils, without /bin/sh: built here, no registry.
     no_shell.machines[0].image = "proctor/test-no-shell:1".into();

@@ -2,7 +2,7 @@
 
 use proctor::runtime::{Runtime, RuntimeError};
 
-use super::{Cleanup, sh, spec, session, started};
+use super::{cleanup, session, sh, spec, started};
 
 #[tokio::test]
 async fn a_workspace_is_archived_in_one_session_and_restored_in_another() {
@@ -23,7 +23,7 @@ async fn a_workspace_is_archived_in_one_session_and_restored_in_another() {
     assert!(matches!(file, RuntimeError::Invalid(_)), "{file:?}");
 
     let to = session("ws-to");
-    let _to_guard = Cleanup(to.clone());
+    let _to_guard = cleanup(&to);
     docker.create(&spec(&to)).await.unwrap();
     docker.restore_dir(&to, "main", "/home/restored/proj", &tar).await.unwrap();
     let seen = docker

@@ -28,7 +28,7 @@ CREATE TABLE session_queue (
 CREATE TABLE workspaces (
     owner      TEXT NOT NULL,
     lab        TEXT NOT NULL,
-    archive    BYTEA NOT NULL,
+    archive    {blob} NOT NULL,
     size_bytes BIGINT NOT NULL,
     saved_at   BIGINT NOT NULL,
     PRIMARY KEY (owner, lab)

@@ -1,0 +1,2 @@
+mkdir -p /root/app
+echo "scenario prepared" > /tmp/.prepared
