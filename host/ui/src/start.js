@@ -22,7 +22,16 @@ export function startLab(lab, title = lab) {
 
   const aborter = new AbortController();
   const began = Date.now();
-  const ticker = setInterval(() => { elapsed.textContent = clock((Date.now() - began) / 1000); }, 500);
+  // While the server prepares the machine (its answer comes when it is
+  // ready), say what is going on; the queue says more itself.
+  let waiting = false;
+  const ticker = setInterval(() => {
+    const seconds = (Date.now() - began) / 1000;
+    elapsed.textContent = clock(seconds);
+    if (waiting) return;
+    if (seconds > 15) status.textContent = "Still preparing: the first start of a lab on a server can take a little longer…";
+    else if (seconds > 2) status.textContent = "Creating your machine and its network…";
+  }, 500);
   const close = () => {
     aborter.abort();
     clearInterval(ticker);
@@ -57,7 +66,9 @@ export function startLab(lab, title = lab) {
       } catch (e) {
         if (signal.aborted) return;
         if (e instanceof ApiError && e.code === "capacity_full") {
+          waiting = true;
           await waitInQueue(status, e, signal);
+          waiting = false;
           continue;
         }
         if (e instanceof ApiError && e.code === "learner_limit") {

@@ -120,6 +120,7 @@ class SessionPage {
       terminal: () => this.work.focusTerminal(),
       newTerminal: () => this.work.openTerminal(),
       editor: () => this.work.showEditor(),
+      instructions: () => this.steps.focus(),
       save: () => this.work.save(),
     });
   }

@@ -9,6 +9,7 @@ const LIST = [
   ["Ctrl+Shift+Enter", "Ask for a hint"],
   ["Alt+[  /  Alt+]", "Previous / next step"],
   ["Ctrl+`", "Go to the terminal"],
+  ["Alt+I", "Back to the instructions (Tab stays in the terminal for the shell)"],
   ["Alt+N", "Open another terminal"],
   ["Alt+E", "Open the editor"],
   ["Ctrl+S", "Save the file in the editor"],
@@ -26,6 +27,7 @@ export function installShortcuts(actions) {
     else if (e.altKey && !mod && e.code === "BracketRight") action = actions.next;
     else if (e.altKey && !mod && e.code === "KeyN") action = actions.newTerminal;
     else if (e.altKey && !mod && e.code === "KeyE") action = actions.editor;
+    else if (e.altKey && !mod && e.code === "KeyI") action = actions.instructions;
     else if (mod && !e.shiftKey && e.code === "Backquote") action = actions.terminal;
     else if (mod && !e.shiftKey && e.code === "KeyS") action = actions.save;
     else if (e.key === "?" && !mod && !e.altKey && !typingIn(e.target) && !document.querySelector("dialog[open]")) action = showShortcuts;

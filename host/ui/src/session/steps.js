@@ -64,17 +64,21 @@ export class Steps {
     if (index < 0 || index >= this.tasks.length) return;
     this.index = index;
     const step = this.lab.steps[index];
+    const body = renderMarkdown(step.instructions, { onRun: this.onRun });
+    // Steps often open with their title as a heading: it is shown once.
+    const first = body.firstElementChild;
+    if (first?.tagName === "H1" && first.textContent.trim().toLowerCase() === step.title.trim().toLowerCase()) first.remove();
     replace(this.article,
       h("p", { class: "step-count muted" }, `Step ${index + 1} of ${this.tasks.length}`),
-      h("h2", { id: "step-title", class: "visually-hidden", tabindex: "-1" }, step.title),
-      renderMarkdown(step.instructions, { onRun: this.onRun }));
+      h("h2", { id: "step-title", class: "step-title", tabindex: "-1" }, step.title),
+      body);
     this.renderStepper();
     this.renderVerdict();
     this.renderHint();
     this.prevButton.disabled = index === 0;
     this.nextButton.disabled = index === this.tasks.length - 1;
     this.scroller.scrollTop = 0;
-    if (focus) this.article.querySelector("#step-title")?.focus();
+    if (focus) this.focus();
   }
 
   renderStepper() {
@@ -191,6 +195,11 @@ export class Steps {
       this.tasks = await api(`/sessions/${encodeURIComponent(this.session)}/tasks`);
       this.renderStepper();
     } catch { /* shown elsewhere */ }
+  }
+
+  /** Puts the keyboard on the current step's title, at the top of the instructions. */
+  focus() {
+    this.article.querySelector("#step-title")?.focus();
   }
 
   /** Stops taking input: the session is over. */
