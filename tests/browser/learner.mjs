@@ -167,6 +167,27 @@ try {
     await terminalShows("answer=42 from=/workspace");
   });
 
+  await step("terminal-resizes-with-the-window", async () => {
+    const size = async (marker) => {
+      await typeInTerminal(`echo ${marker}=$(stty size | tr ' ' x)`);
+      await page.waitForFunction((m) => new RegExp(`${m}=\\d+x\\d+`).test(document.querySelector(".panel:not([hidden]) .xterm-rows").textContent), marker);
+      const [, rows, cols] = (await terminalText()).match(new RegExp(`${marker}=(\\d+)x(\\d+)`));
+      return { rows: Number(rows), cols: Number(cols) };
+    };
+    const small = await size("small");
+    assert.ok(small.rows >= 20 && small.cols >= 60, `a usable terminal at 1366x768: ${JSON.stringify(small)}`);
+    await page.setViewportSize({ width: 1600, height: 900 });
+    // The shell learns the new size from the resize message.
+    let large;
+    for (let i = 0; i < 20; i++) {
+      large = await size(`large${i}`);
+      if (large.cols > small.cols && large.rows > small.rows) break;
+      await page.waitForTimeout(250);
+    }
+    assert.ok(large.cols > small.cols && large.rows > small.rows, `the shell saw the resize: ${JSON.stringify({ small, large })}`);
+    await page.setViewportSize({ width: 1366, height: 768 });
+  });
+
   await step("check-fails-with-hint", async () => {
     await page.click("#check");
     const text = await verdict("failed");
