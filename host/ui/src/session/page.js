@@ -135,7 +135,7 @@ class SessionPage {
     replace(this.main, h("div", { class: "centered state-panel ended", role: "alert" },
       h("h1", {}, failed ? "This lab could not start" : "Session ended"),
       h("p", {}, why),
-      this.lab.steps.length ? h("p", { class: "muted" }, "Starting again gives you a fresh environment; labs that keep your workspace bring your files back.") : null,
+      h("p", { class: "muted" }, "Starting again gives you a fresh environment; labs that keep your workspace bring your files back."),
       h("div", { class: "row" }, again, h("a", { class: "btn btn-large", href: "/" }, "All labs"))));
     again.focus();
   }
