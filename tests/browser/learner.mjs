@@ -15,7 +15,7 @@
 // browser (default /usr/bin/chromium, Debian's).
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -27,6 +27,8 @@ if (!base) {
 }
 const artifacts = resolve(process.argv[3] ?? "target/browser-artifacts");
 mkdirSync(artifacts, { recursive: true });
+// Screenshots of an earlier run would be mistaken for this one's.
+for (const old of readdirSync(artifacts).filter((f) => f.endsWith(".png"))) rmSync(join(artifacts, old));
 
 const LONG = 60_000; // starting a session, running a check
 const SHORT = 20_000;
