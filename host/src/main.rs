@@ -95,6 +95,25 @@ enum LabCmd {
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Prove labs against real sessions: every check fails before solve.sh
+    /// and passes after it (needs a Docker engine).
+    Test {
+        /// Lab ids.
+        ids: Vec<String>,
+        /// Every lab (KubeVirt labs are skipped).
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// A directory of labs.
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+        /// Directory of built judge components (from a checkout, the bundled
+        /// judges are built into the default one first).
+        #[arg(long, default_value = "target/judges")]
+        judges_dir: PathBuf,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a new lab: a scenario in scenarios/<id>/ and its judge crate in
     /// judges/<id>/, passing `proctor lab test <id>` as generated.
     New {
@@ -265,6 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Lab(LabCmd::Validate { dir }) => lab_validate(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Cmd::Lab(LabCmd::List { dir }) => lab_list(&dir),
         Cmd::Lab(LabCmd::New { id }) => lab_new(&id),
+        Cmd::Lab(LabCmd::Test { ids, all, dir, judges_dir, json }) => lab_test(&ids, all, &dir, &judges_dir, json).await,
         Cmd::Lab(LabCmd::Import { from: ImportCmd::Killercoda { dir, out, id, image } }) => {
             lab_import_killercoda(&dir, &out, proctor::labs::import::killercoda::Options { id, image })
         }
@@ -536,6 +556,60 @@ async fn bench_sessions(image: &str, runs: usize, idle: usize, json: bool) -> an
         "{} idle sessions: RSS {:.1} MiB (before {:.1} MiB; budget 200 MiB), started in {:.1} s",
         m.sessions, m.rss_with_sessions_mib, m.rss_before_mib, m.start_all_seconds
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn lab_test(ids: &[String], all: bool, dir: &Path, judges_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    if ids.is_empty() && !all {
+        bail!("name the labs to test, or --all");
+    }
+    let catalog = Catalog::load(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for invalid in &catalog.invalid {
+        eprintln!("invalid {invalid}");
+    }
+    let labs: Vec<_> = if all {
+        catalog.labs.clone()
+    } else {
+        ids.iter().map(|id| catalog.get(id).cloned().with_context(|| format!("no valid lab `{id}` in {}", dir.display()))).collect::<anyhow::Result<_>>()?
+    };
+    if judges_dir == Config::default().judges_dir
+        && let Some(root) = prepare::checkout_root()
+    {
+        prepare::build_bundled_judges(root, judges_dir).await;
+    }
+    let registry = Registry::new(PluginEngine::new(Config::default().engine()).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+    if judges_dir.is_dir() {
+        registry.load_dir(judges_dir).await?;
+    }
+    // A store and engine objects of its own: nothing of a server's is touched.
+    let instance = format!("lab-test-{}", std::process::id());
+    let scratch = std::env::temp_dir().join(&instance);
+    let store = Store::open_in(&scratch).await?;
+    let docker = DockerRuntime::connect().await.context("lab tests need a Docker engine")?.with_instance(instance);
+    let policy = proctor::sessions::SessionPolicy { max_sessions: 4, max_per_learner: 4, ..Default::default() };
+    let sessions = Sessions::new(store, Arc::new(docker), policy);
+    let lifetime = Config::default().sessions.default_lifetime();
+    for lab in &labs {
+        if let Some(mut env) = lab.environment(&lifetime) {
+            env.warm_pool = 0;
+            sessions.set_lab(env);
+        }
+    }
+    let mut outcomes = Vec::new();
+    for lab in &labs {
+        outcomes.push(proctor::judging::lab_test::run(&registry, &sessions, lab).await);
+    }
+    std::fs::remove_dir_all(&scratch).ok();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcomes)?);
+    } else {
+        print!("{}", proctor::judging::lab_test::table(&outcomes));
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    if failed > 0 || (all && !catalog.invalid.is_empty()) {
+        eprintln!("{failed} of {} labs deviated{}", outcomes.len(), if catalog.invalid.is_empty() { "" } else { ", and some labs are invalid" });
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

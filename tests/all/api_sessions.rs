@@ -29,6 +29,7 @@ async fn serve(policy: SessionPolicy) -> u16 {
         lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 1, max_total: hour * 3 },
         warm_pool: 0,
         workspace: None,
+        setup: None,
     });
     http::serve(AppState::new(Registry::new(engine()), Config::default(), sessions, Catalog::default())).await
 }

@@ -29,6 +29,7 @@ fn lab(id: &str, ttl: Duration, warm_pool: u32, keep_workspace: bool) -> LabEnvi
             path: "/workspace".into(),
             max_bytes: 8 << 20,
         }),
+        setup: None,
     }
 }
 

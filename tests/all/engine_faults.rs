@@ -41,6 +41,7 @@ async fn an_engine_that_vanishes_mid_exec_fails_the_call_cleanly_and_the_server_
         lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 0, max_total: hour },
         warm_pool: 0,
         workspace: None,
+        setup: None,
     });
     let session = sessions.start("ann", "faults").await.unwrap().session;
 

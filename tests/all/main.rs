@@ -13,6 +13,7 @@ mod docker_sessions;
 mod engine_faults;
 mod hot_swap;
 mod killercoda;
+mod lab_test;
 mod labs;
 mod offline;
 mod sandbox;

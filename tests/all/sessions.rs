@@ -55,6 +55,7 @@ fn lab(id: &str, warm_pool: u32) -> LabEnvironment {
         },
         warm_pool,
         workspace: None,
+        setup: None,
     }
 }
 

@@ -74,6 +74,17 @@ pub fn components() -> &'static Components {
     })
 }
 
+/// Every judge in `judges/`, built on first use: what the bundled labs
+/// name.
+pub fn bundled_judges() -> &'static [PathBuf] {
+    static BUILT: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = workspace();
+        let crates = toolchain::crates_in(&root.join("judges"));
+        toolchain::build_components(&root, &crates, &root.join("target").join("test-components").join("bundled"), &[]).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 /// Reads a component.
 pub fn wasm(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))

@@ -57,6 +57,7 @@ pub(super) fn bench_lab(id: &str, image: &str, warm_pool: u32) -> LabEnvironment
         lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 0, max_total: hour },
         warm_pool,
         workspace: None,
+        setup: None,
     }
 }
 

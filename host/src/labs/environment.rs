@@ -50,6 +50,7 @@ impl Lab {
             machines,
             lifetime,
             warm_pool: self.warm_pool,
+            setup: self.setup.clone(),
         })
     }
 }

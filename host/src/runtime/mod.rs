@@ -255,6 +255,11 @@ pub async fn exec_each<R: Runtime + ?Sized>(
     futures::future::join_all(cmds.iter().map(|c| runtime.exec(session, c))).await
 }
 
+/// Runs a lab's script (setup, solution) given as `$1`: with bash when the
+/// machine has it, as scripts written for labs usually expect, and with sh
+/// otherwise. Use as `["sh", "-c", SCRIPT_RUNNER, "<name>", script]`.
+pub const SCRIPT_RUNNER: &str = r#"if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; else exec sh -c "$1"; fi"#;
+
 /// Checks that a path is absolute and has no `..` component.
 pub fn checked_path(path: &str) -> Result<&str, RuntimeError> {
     let p = std::path::Path::new(path);

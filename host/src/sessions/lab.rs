@@ -18,6 +18,9 @@ pub struct LabEnvironment {
     pub warm_pool: u32,
     /// Keep the learner's workspace between sessions.
     pub workspace: Option<WorkspacePersistence>,
+    /// A script run in the first machine once it is up (`setup.sh`), before
+    /// the environment is pooled or handed over.
+    pub setup: Option<String>,
 }
 
 /// Which directory of which machine is the learner's to keep.

@@ -1,5 +1,6 @@
 //! Starting a session: admission under the caps (with the queue), then a
-//! warm-pool environment or a new one, then the learner's saved workspace.
+//! warm-pool environment or a new one (with the lab's setup script run),
+//! then the learner's saved workspace.
 
 use std::time::Duration;
 
@@ -7,6 +8,13 @@ use super::{
     LabEnvironment, SessionError, Sessions, new_session_id,
     state::{Event, Millis, Phase, Session, apply},
 };
+use crate::{
+    capabilities::Command,
+    runtime::{RuntimeError, SCRIPT_RUNNER},
+};
+
+/// The longest a lab's setup script may run.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A session handed to a learner.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,7 +123,11 @@ impl Sessions {
     /// to running (or pooled), or to failed with nothing left behind.
     pub(super) async fn create_environment(&self, session: Session, lab: &LabEnvironment) -> Result<Session, SessionError> {
         let spec = lab.spec(&session.id, session.owner.as_deref());
-        match self.inner.runtime.create(&spec).await {
+        let created = match self.inner.runtime.create(&spec).await {
+            Ok(()) => self.run_setup(&session.id, lab).await,
+            Err(e) => Err(e),
+        };
+        match created {
             Ok(()) => {
                 let ready = apply(&session, Event::Ready { at: self.now(), ttl: lab.lifetime.ttl })?;
                 if let Err(e) = self.save(&ready).await {
@@ -128,12 +140,34 @@ impl Sessions {
             }
             Err(e) => {
                 tracing::warn!(session = %session.id, error = %e, "could not create an environment");
+                // A half-made environment (its setup failed) must not stay.
+                let _ = self.inner.runtime.destroy(&session.id).await;
                 if let Ok(failed) = apply(&session, Event::Fail { at: self.now(), error: e.to_string() }) {
                     let _ = self.save(&failed).await;
                 }
                 Err(e.into())
             }
         }
+    }
+
+    /// Runs the lab's setup script in its first machine; a script that
+    /// fails fails the start, since the lab would not be as its steps say.
+    async fn run_setup(&self, session: &str, lab: &LabEnvironment) -> Result<(), RuntimeError> {
+        let (Some(script), Some(machine)) = (&lab.setup, lab.machines.first()) else { return Ok(()) };
+        let cmd = Command {
+            machine: machine.name.clone(),
+            argv: ["sh", "-c", SCRIPT_RUNNER, "setup.sh", script].map(str::to_owned).to_vec(),
+            timeout: Some(SETUP_TIMEOUT),
+            max_output_bytes: Some(64 * 1024),
+            ..Command::default()
+        };
+        let out = self.inner.runtime.exec(session, &cmd).await?;
+        if out.exit_code == 0 {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(if out.stderr.0.is_empty() { &out.stdout.0 } else { &out.stderr.0 }).into_owned();
+        let tail: String = said.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        Err(RuntimeError::Invalid(format!("the lab's setup.sh exited {}: {tail}", out.exit_code)))
     }
 
     /// Puts `session`'s owner's saved workspace back, if the lab keeps one.
