@@ -145,8 +145,11 @@ try {
     assert.match(await card.innerText(), /beginner/i);
     // The filters narrow the list, and say so.
     await page.selectOption("#lab-difficulty", "advanced");
-    await page.locator("#labs .empty").waitFor();
+    await card.waitFor({ state: "detached" });
+    assert.ok((await page.locator(".lab-card").count()) >= 1, "advanced labs are listed");
     await page.selectOption("#lab-difficulty", "");
+    await page.fill("#lab-search", "no lab says this");
+    await page.locator("#labs .empty").waitFor();
     await page.fill("#lab-search", "terminal");
     await page.waitForFunction(() => new URLSearchParams(location.search).get("q") === "terminal");
     await card.waitFor();
