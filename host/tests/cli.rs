@@ -1,5 +1,6 @@
-//! The `proctor` binary as authors use it: `judge build`, `judge run`, and
-//! `serve` answering `/healthz` and `/readyz`.
+//! The `proctor` binary as authors use it: `judge build`, `judge run`,
+//! `lab validate`, `lab test`, `lab import`, `lab new`, and `serve`
+//! answering `/healthz` and `/readyz`.
 
 use std::{
     io::{Read, Write},
@@ -208,4 +209,62 @@ fn lab_validate_passes_the_bundled_labs_and_names_what_is_wrong_with_others() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("lab.toml:3:14: unknown difficulty `easy`"), "{err}");
     assert!(err.contains("the lab has no machines") && err.contains("the lab has no tasks"), "{err}");
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("proctor-cli-{tag}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn lab_test_proves_a_lab_on_the_engine_and_asks_what_to_test() {
+    let out = proctor().args(["lab", "test"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name the labs to test, or --all"));
+    if std::env::var("PROCTOR_TEST_DOCKER").as_deref() != Ok("1") {
+        let _ = writeln!(std::io::stderr(), "skipped the engine part of lab_test_proves_a_lab: set PROCTOR_TEST_DOCKER=1");
+        return;
+    }
+    let judges = first_steps().parent().unwrap().to_path_buf();
+    let out = proctor().args(["lab", "test", "first-steps", "--judges-dir"]).arg(&judges).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("create-file") && text.contains("first-steps              ok: start"), "{text}");
+    let missing = proctor().args(["lab", "test", "no-such-lab", "--judges-dir"]).arg(&judges).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no valid lab `no-such-lab`"));
+}
+
+#[test]
+fn lab_import_writes_a_valid_lab_and_reports_what_changed() {
+    let out_dir = scratch("import");
+    let scenario = workspace().join("tests/data/killercoda/web-basics");
+    let out = proctor().args(["lab", "import", "killercoda"]).arg(&scenario).arg("--out").arg(&out_dir).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("unsupported: step 3: `{{TRAFFIC_HOST1_8000}}`") && text.contains("imported web-basics"), "{text}");
+    assert!(out_dir.join("web-basics/lab.toml").is_file());
+    let again = proctor().args(["lab", "import", "killercoda"]).arg(&scenario).arg("--out").arg(&out_dir).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("a lab with this id exists"));
+    std::fs::remove_dir_all(&out_dir).ok();
+}
+
+#[test]
+fn lab_new_scaffolds_into_the_workspace_it_runs_in() {
+    let root = scratch("new");
+    std::fs::create_dir_all(root.join("judges")).unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_proctor")).current_dir(&root).args(["lab", "new", "my-lab"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["scenarios/my-lab/lab.toml", "scenarios/my-lab/solve.sh", "judges/my-lab/Cargo.toml", "judges/my-lab/src/lib.rs"] {
+        assert!(root.join(file).is_file(), "{file} missing");
+    }
+    let again = Command::new(env!("CARGO_BIN_EXE_proctor")).current_dir(&root).args(["lab", "new", "my-lab"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_proctor")).current_dir(&root).args(["lab", "new", "My Lab"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot be a lab id"));
+    std::fs::remove_dir_all(&root).ok();
 }
