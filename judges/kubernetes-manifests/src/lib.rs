@@ -69,15 +69,10 @@ pub fn grade_deployment(text: Option<&str>) -> Verdict {
     v.check("pod_labels", pod_labels.get("app").map(String::as_str) == Some("web"), format!("the pods are labelled {}", show(&pod_labels)))
         .hint("Label the pod template: `spec.template.metadata.labels: {app: web}`.");
     let selector = d.labels(&["spec", "selector", "matchLabels"]);
-    let (selects, message) = if selector.is_empty() {
-        (false, "the Deployment has no selector.matchLabels".to_owned())
-    } else {
-        let missing: Vec<String> = selector.iter().filter(|(k, v)| pod_labels.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
-        if missing.is_empty() {
-            (true, format!("the selector {} matches the pod template", show(&selector)))
-        } else {
-            (false, format!("the selector asks for {} but the pod template is labelled {}: the Deployment would own no pods", missing.join(", "), show(&pod_labels)))
-        }
+    let (selects, message) = match unmatched(&selector, &pod_labels) {
+        _ if selector.is_empty() => (false, "the Deployment has no selector.matchLabels".to_owned()),
+        None => (true, format!("the selector {} matches the pod template", show(&selector))),
+        Some(missing) => (false, format!("the selector asks for {missing} but the pod template is labelled {}: the Deployment would own no pods", show(&pod_labels))),
     };
     v.check("selector", selects, message).hint("`spec.selector.matchLabels` must repeat the pod template's labels exactly.");
 
@@ -124,15 +119,10 @@ pub fn grade_service(text: Option<&str>, deployment: Option<&str>) -> Verdict {
     let deployment = deployment.and_then(|d| Manifest::parse(d).ok());
     let pod_labels = deployment.as_ref().map(|d| d.labels(&["spec", "template", "metadata", "labels"])).unwrap_or_default();
     let selector = s.labels(&["spec", "selector"]);
-    let (selects, message) = if selector.is_empty() {
-        (false, "the Service has no selector, so it sends traffic nowhere".to_owned())
-    } else {
-        let missing: Vec<String> = selector.iter().filter(|(k, v)| pod_labels.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
-        if missing.is_empty() {
-            (true, format!("the selector {} finds the Deployment's pods", show(&selector)))
-        } else {
-            (false, format!("the selector asks for {} but the Deployment's pods are labelled {}", missing.join(", "), show(&pod_labels)))
-        }
+    let (selects, message) = match unmatched(&selector, &pod_labels) {
+        _ if selector.is_empty() => (false, "the Service has no selector, so it sends traffic nowhere".to_owned()),
+        None => (true, format!("the selector {} finds the Deployment's pods", show(&selector))),
+        Some(missing) => (false, format!("the selector asks for {missing} but the Deployment's pods are labelled {}", show(&pod_labels))),
     };
     v.check("service_selector", selects, message).hint("`spec.selector` must match the pod template's labels: `app: web`.");
 
@@ -153,6 +143,12 @@ pub fn grade_service(text: Option<&str>, deployment: Option<&str>) -> Verdict {
     v.check("target_port", reaches, if reaches { format!("it sends traffic to the container's port {target}") } else { format!("targetPort {target} is not a port of the Deployment's container") })
         .hint("`targetPort` is the container's port: `80`, or its name `http`.");
     v
+}
+
+/// The selector's labels the pods lack, as `k=v, …` (`None`: it matches).
+fn unmatched(selector: &std::collections::BTreeMap<String, String>, pods: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let missing: Vec<String> = selector.iter().filter(|(k, v)| pods.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
 }
 
 fn show(labels: &std::collections::BTreeMap<String, String>) -> String {
