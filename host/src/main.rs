@@ -356,6 +356,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// still serves; starting a session then says why it cannot.
 async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessions> {
     let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    if let Some(password) = proctor::auth::accounts::ensure_first_admin(&store, now).await? {
+        // Shown once, on the console of whoever started the server; never logged.
+        tracing::warn!("created the administrator account `admin`; its one-time password is printed on standard output");
+        println!("\n  administrator login: admin\n  one-time password:   {password}\n  (you will choose a new one at the first login)\n");
+    }
     let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
         Ok(docker) => {

@@ -1,6 +1,7 @@
 //! End-to-end tests: real components compiled from `judges/` and
 //! `tests/plugins/`, run by the real engine.
 
+mod accounts;
 mod api_files;
 mod api_sessions;
 mod api_tasks;

@@ -17,7 +17,7 @@ use crate::{runtime::RuntimeError, sessions::SessionError};
 pub struct ErrorCode(pub &'static str);
 
 /// The codes that mean a limit turned the request away.
-pub const LIMIT_CODES: [&str; 4] = ["capacity_full", "learner_limit", "hint_rate", "file_too_large"];
+pub const LIMIT_CODES: [&str; 5] = ["capacity_full", "learner_limit", "hint_rate", "file_too_large", "login_locked"];
 
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]

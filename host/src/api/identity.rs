@@ -13,6 +13,39 @@ use crate::{auth::User, server::AppState, sessions::Clock};
 /// The cookie a browser keeps its token in.
 pub const TOKEN_COOKIE: &str = "proctor_token";
 
+/// What a user who must change their password may still reach.
+const PASSWORD_CHANGE_PATHS: [&str; 3] = ["/auth/password", "/auth/me", "/auth/logout"];
+
+/// The token the request presents (header or cookie), for the endpoints
+/// that act on it: logout revokes it, a password change keeps it.
+#[derive(Clone, Debug)]
+pub struct PresentedToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PresentedToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts)
+            .or_else(|| cookie(parts))
+            .map(|t| PresentedToken(t.to_owned()))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "this request needs a token"))
+    }
+}
+
+/// Where the request came from (the peer's address), for per-address
+/// limits; `unknown` when the server was not told.
+#[derive(Clone, Debug)]
+pub struct PeerAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(PeerAddress(peer.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
 /// The authenticated user making the request.
 #[derive(Clone, Debug)]
 pub struct Caller(pub User);
@@ -46,6 +79,11 @@ impl FromRequestParts<AppState> for Caller {
         };
         let now = crate::sessions::SystemClock.now();
         match crate::auth::authenticate(state.sessions.store(), token, now).await {
+            // A one-time password must be replaced before anything else.
+            Ok(Some(user)) if user.must_change_password && !PASSWORD_CHANGE_PATHS.iter().any(|p| parts.uri.path().ends_with(p)) => {
+                Err(ApiError::new(StatusCode::FORBIDDEN, "password_change_required", "choose a new password first")
+                    .hint("POST /api/v1/auth/password with the current and the new password"))
+            }
             Ok(Some(user)) => Ok(Caller(user)),
             Ok(None) => Err(unauthenticated("this token is unknown, expired or revoked")),
             Err(e) => Err(ApiError::internal("could not check the token", &e)),

@@ -5,6 +5,9 @@
 //! are more rows in the same `users` table with other ways to get a token,
 //! so everything keyed by user id carries over.
 
+pub mod accounts;
+pub mod password;
+
 use sha2::{Digest, Sha256};
 
 use crate::store::{Store, StoreError};
@@ -50,10 +53,14 @@ pub struct User {
     pub name: Option<String>,
     /// When they were created (ms since the epoch).
     pub created_at: i64,
+    /// The account's login (`None` for guests).
+    pub login: Option<String>,
+    /// Whether they must choose a new password before anything else.
+    pub must_change_password: bool,
 }
 
 /// A new secret token: `pt_` and 43 URL-safe characters (256 random bits).
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     use base64::Engine as _;
     let bytes: [u8; 32] = rand::random();
     format!("pt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -72,6 +79,8 @@ pub async fn issue_guest(store: &Store, now: i64) -> Result<(User, String), Stor
         role: Role::Learner,
         name: None,
         created_at: now,
+        login: None,
+        must_change_password: false,
     };
     store.insert_user(&user).await?;
     let token = new_token();
