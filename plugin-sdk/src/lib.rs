@@ -62,6 +62,7 @@
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod bindings;
+pub mod dockerfile;
 mod error;
 mod image;
 pub mod log;
