@@ -120,6 +120,17 @@ impl Machine {
         Ok(String::from_utf8_lossy(&self.read_file(path, DEFAULT_READ_CAP)?.data).into_owned())
     }
 
+    /// Reads a text file as [`read_to_string`](Self::read_to_string) does;
+    /// `None` when it does not exist (a learner's missing file is a verdict,
+    /// not an error).
+    pub fn read_optional(&self, path: &str) -> Result<Option<String>, Error> {
+        match self.read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether a file exists: `read-file` answers `not-found` for a missing one.
     pub fn file_exists(&self, path: &str) -> Result<bool, Error> {
         match self.read_file(path, 0) {

@@ -19,21 +19,16 @@ struct Cks;
 impl Judge for Cks {
     fn check(task: &Task) -> Result<Verdict, Error> {
         let cp = task.machine_named("control-plane");
-        let optional = |r: Result<String, Error>| match r {
-            Ok(t) => Ok(Some(t)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        };
         match task.id() {
             "audit-logging" => {
-                let manifest = optional(cp.read_to_string(APISERVER))?;
-                let policy = optional(cp.read_to_string(POLICY))?;
+                let manifest = cp.read_optional(APISERVER)?;
+                let policy = cp.read_optional(POLICY)?;
                 let ready = cp.script(&format!("{KUBECTL} get --raw /readyz")).timeout(Duration::from_secs(10)).run()?;
                 Ok(grade_audit(manifest.as_deref(), policy.as_deref(), ready.success()))
             }
             "kubelet-anonymous" => {
                 let worker = task.machine_named("worker");
-                let config = optional(worker.read_to_string(KUBELET))?;
+                let config = worker.read_optional(KUBELET)?;
                 let active = worker.run(["systemctl", "is-active", "kubelet"])?;
                 Ok(grade_kubelet(config.as_deref(), active.stdout_text().trim() == "active"))
             }

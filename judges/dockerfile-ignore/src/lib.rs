@@ -21,12 +21,7 @@ impl Judge for IgnoreJudge {
         let m = task.machine();
         match task.id() {
             "dockerignore" => {
-                let text = match m.read_to_string(&format!("{APP}/.dockerignore")) {
-                    Ok(t) => Some(t),
-                    Err(e) if e.is_not_found() => None,
-                    Err(e) => return Err(e),
-                };
-                Ok(grade_dockerignore(text.as_deref()))
+                Ok(grade_dockerignore(m.read_optional(&format!("{APP}/.dockerignore"))?.as_deref()))
             }
             "healthy-image" => {
                 if !m.file_exists(&format!("{APP}/Dockerfile"))? {

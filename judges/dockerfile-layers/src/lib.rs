@@ -20,14 +20,10 @@ impl Judge for LayersJudge {
             return Ok(Verdict::not_gradable(format!("the dockerfile-layers judge has no task `{}`", task.id())));
         }
         let m = task.machine();
-        let text = match m.read_to_string(&format!("{APP}/Dockerfile")) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => {
-                let mut v = Verdict::new();
-                v.fail("dockerfile_missing", format!("{APP}/Dockerfile does not exist")).hint("It was there at the start: write it again.");
-                return Ok(v);
-            }
-            Err(e) => return Err(e),
+        let Some(text) = m.read_optional(&format!("{APP}/Dockerfile"))? else {
+            let mut v = Verdict::new();
+            v.fail("dockerfile_missing", format!("{APP}/Dockerfile does not exist")).hint("It was there at the start: write it again.");
+            return Ok(v);
         };
         let mut v = grade_order(&Dockerfile::parse(&text));
         // Structure first: a build is only worth its time once the order is right.

@@ -28,14 +28,10 @@ impl Judge for MultiStageJudge {
             return Ok(Verdict::not_gradable(format!("the dockerfile-multistage judge has no task `{}`", task.id())));
         }
         let m = task.machine();
-        let text = match m.read_to_string(&format!("{APP}/Dockerfile")) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => {
-                let mut v = Verdict::new();
-                v.fail("dockerfile_missing", format!("{APP}/Dockerfile does not exist")).hint("Write it again, in two stages.");
-                return Ok(v);
-            }
-            Err(e) => return Err(e),
+        let Some(text) = m.read_optional(&format!("{APP}/Dockerfile"))? else {
+            let mut v = Verdict::new();
+            v.fail("dockerfile_missing", format!("{APP}/Dockerfile does not exist")).hint("Write it again, in two stages.");
+            return Ok(v);
         };
         let mut v = grade_stages(&Dockerfile::parse(&text));
         let probe = build_and_probe(&m, APP, 8080, "/health", Duration::from_secs(10))?;

@@ -17,11 +17,7 @@ struct Manifests;
 
 impl Judge for Manifests {
     fn check(task: &Task) -> Result<Verdict, Error> {
-        let read = |path: &str| match task.machine().read_to_string(path) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        };
+        let read = |path: &str| task.machine().read_optional(path);
         match task.id() {
             "deployment" => Ok(grade_deployment(read(DEPLOYMENT)?.as_deref())),
             "service" => Ok(grade_service(read(SERVICE)?.as_deref(), read(DEPLOYMENT)?.as_deref())),
