@@ -2,6 +2,7 @@
 //! `tests/plugins/`, run by the real engine.
 
 mod accounts;
+mod admin;
 mod api_files;
 mod api_sessions;
 mod api_tasks;

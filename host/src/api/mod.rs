@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`: one module per resource, one error type,
 //! and an OpenAPI document generated from the handlers.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -29,6 +30,7 @@ struct ApiDoc;
 pub fn router() -> Router<AppState> {
     let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(guests::router())
+        .merge(admin::router())
         .merge(auth::router())
         .merge(files::router())
         .merge(labs::router())

@@ -15,11 +15,12 @@ use super::Backend;
 
 /// Every migration, in order: version, description, SQL. A new migration
 /// is a new file in `host/migrations/` and a new line here.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "sessions", include_str!("../../migrations/0001_sessions.sql")),
     (2, "users", include_str!("../../migrations/0002_users.sql")),
     (3, "attempts", include_str!("../../migrations/0003_attempts.sql")),
     (4, "accounts", include_str!("../../migrations/0004_accounts.sql")),
+    (5, "audit", include_str!("../../migrations/0005_audit.sql")),
 ];
 
 /// The migrations in one database's dialect.

@@ -8,6 +8,7 @@
 //! differs per database filled in.
 
 mod attempts;
+mod audit;
 mod migrations;
 mod queue;
 mod sessions;
@@ -22,6 +23,7 @@ use sqlx::{
 };
 
 pub use attempts::AttemptRow;
+pub use audit::AuditEntry;
 pub use queue::QueuePlace;
 
 /// Which database a store speaks.
