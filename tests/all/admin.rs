@@ -55,10 +55,7 @@ async fn staff_hot_load_roll_back_and_disable_judges_and_every_action_is_audited
     let s = serve(32 << 20).await;
     let (port, author, admin) = (s.port, [("Authorization", s.author.as_str())], [("Authorization", s.admin.as_str())]);
     let upload = [author[0], ("Content-Type", "application/wasm")];
-    let push = |bytes: Vec<u8>| {
-        let upload = upload;
-        async move { request_bytes(port, "POST", "/api/v1/admin/plugins", &upload, &bytes).await }
-    };
+    let push = |bytes: Vec<u8>| async move { request_bytes(port, "POST", "/api/v1/admin/plugins", &upload, &bytes).await };
 
     let v1 = push(wasm(&components().probe_v1)).await;
     assert_eq!((v1.status, v1.json["version"].as_str(), v1.json["serving"].as_bool()), (201, Some("1.0.0"), Some(true)), "{v1:?}");
