@@ -10,8 +10,9 @@ use proctor::{
     config::Config,
     labs::Catalog,
     plugins::Registry,
+    runtime::{MachineSpec, Resources},
     server::AppState,
-    sessions::{SessionPolicy, Sessions},
+    sessions::{LabEnvironment, Lifetime, SessionPolicy, Sessions},
 };
 use proctor_tests::{
     components,
@@ -26,24 +27,34 @@ use serde_json::json;
 struct Served {
     port: u16,
     registry: Registry,
+    sessions: Sessions,
     author: String,
     admin: String,
 }
 
 async fn serve(max_plugin_bytes: usize) -> Served {
     let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), SessionPolicy::default());
+    let hour = std::time::Duration::from_secs(3600);
+    sessions.set_lab(LabEnvironment {
+        lab: "admin-lab".into(),
+        machines: vec![MachineSpec { name: "main".into(), image: "any".into(), resources: Resources::default(), workdir: "/workspace".into() }],
+        lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 1, max_total: hour * 3 },
+        warm_pool: 0,
+        workspace: None,
+        setup: None,
+    });
     let store = sessions.store().clone();
     let registry = Registry::new(engine());
     let mut config = Config::default();
     config.plugins.max_plugin_bytes = max_plugin_bytes;
-    let port = http::serve(AppState::new(registry.clone(), config, sessions, Catalog::default())).await;
+    let port = http::serve(AppState::new(registry.clone(), config, sessions.clone(), Catalog::default())).await;
     accounts::create(&store, "ada", Role::Author, Some("violet kettle drum"), 1).await.unwrap();
     accounts::create(&store, "root", Role::Admin, Some("amber window seat"), 1).await.unwrap();
     let login = |login: &'static str, password: &'static str| async move {
         let a = request(port, "POST", "/api/v1/auth/login", &[], Some(&json!({"login": login, "password": password}))).await;
         format!("Bearer {}", a.json["token"].as_str().expect("logged in"))
     };
-    Served { port, registry, author: login("ada", "violet kettle drum").await, admin: login("root", "amber window seat").await }
+    Served { port, registry, sessions, author: login("ada", "violet kettle drum").await, admin: login("root", "amber window seat").await }
 }
 
 fn code(a: &Answer) -> (u16, Option<&str>) {
@@ -130,4 +141,35 @@ async fn the_admin_api_answers_only_to_its_roles() {
     // Over the size cap: refused before it is read.
     let big = request_bytes(s.port, "POST", "/api/v1/admin/plugins", &[("Authorization", s.author.as_str())], &[0u8; 4096]).await;
     assert_eq!(code(&big), (413, Some("plugin_too_large")), "{big:?}");
+}
+
+#[tokio::test]
+async fn administrators_see_extend_and_end_any_learners_session() {
+    let s = serve(1024).await;
+    let learner = guest(s.port).await;
+    let started = request(s.port, "POST", "/api/v1/sessions", &[("Authorization", learner.as_str())], Some(&json!({"lab": "admin-lab"}))).await;
+    let id = started.json["id"].as_str().unwrap().to_owned();
+    let admin = [("Authorization", s.admin.as_str())];
+
+    let author_view = request(s.port, "GET", "/api/v1/admin/sessions", &[("Authorization", s.author.as_str())], None).await;
+    assert_eq!(code(&author_view), (403, Some("forbidden")));
+    let listed = request(s.port, "GET", "/api/v1/admin/sessions", &admin, None).await;
+    let mine = listed.json.as_array().unwrap().iter().find(|v| v["id"] == id.as_str()).cloned().expect("listed");
+    assert_eq!((mine["phase"].as_str(), mine["status"].as_str(), mine["lab"].as_str()), (Some("running"), Some("running"), Some("admin-lab")), "{mine}");
+    assert!(mine["owner"].as_str().is_some_and(|o| o.starts_with('u')), "{mine}");
+
+    let before = mine["expires_at"].as_i64().unwrap();
+    let extended = request(s.port, "POST", &format!("/api/v1/admin/sessions/{id}/extend"), &admin, None).await;
+    assert_eq!(extended.json["expires_at"].as_i64(), Some(before + 3_600_000), "{extended:?}");
+    let ended = request(s.port, "DELETE", &format!("/api/v1/admin/sessions/{id}"), &admin, None).await;
+    assert_eq!((ended.json["status"].as_str(), ended.json["end_reason"].as_str()), (Some("ended"), Some("admin")), "{ended:?}");
+    assert_eq!(s.sessions.get(&id).await.unwrap().phase.as_str(), "ended");
+    let theirs = request(s.port, "GET", &format!("/api/v1/sessions/{id}"), &[("Authorization", learner.as_str())], None).await;
+    assert_eq!(theirs.json["end_reason"].as_str(), Some("admin"), "the learner sees who ended it");
+    let missing = request(s.port, "GET", "/api/v1/admin/sessions/s-nope", &admin, None).await;
+    assert_eq!(code(&missing), (404, Some("session_not_found")));
+
+    let log = request(s.port, "GET", "/api/v1/admin/audit", &admin, None).await;
+    let actions: Vec<&str> = log.json.as_array().unwrap().iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["session.extend", "session.end"], "{log:?}");
 }

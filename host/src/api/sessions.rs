@@ -43,7 +43,8 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    fn of(s: &Session, now: i64) -> SessionView {
+    /// The view of `s` at `now` (ms since the epoch).
+    pub(crate) fn of(s: &Session, now: i64) -> SessionView {
         let status = match s.phase {
             Phase::Starting | Phase::Pooled => "starting",
             Phase::Running => "running",
@@ -87,7 +88,7 @@ pub struct StartedView {
     pub workspace: String,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemClock.now()
 }
 
