@@ -7,6 +7,7 @@ mod api_files;
 mod api_sessions;
 mod api_tasks;
 mod api_terminals;
+mod authorization;
 mod benches;
 mod browser;
 mod contract;

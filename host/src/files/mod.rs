@@ -275,7 +275,12 @@ impl<'a> Workspace<'a> {
         match out.exit_code {
             // Checked here as well as in the script: the answer is only
             // trusted when the resolved path is inside the resolved root.
-            0 if !root.is_empty() && within(&root, &real) => {
+            0 if root.is_empty() => Err(FilesError::Machine {
+                op,
+                path: shown(),
+                detail: "it gave no answer (it needs sh, realpath and find)".into(),
+            }),
+            0 if within(&root, &real) => {
                 Ok(Run { root, path: real, rest, truncated: out.stdout_truncated })
             }
             0 | OUTSIDE => Err(FilesError::Outside(shown())),
