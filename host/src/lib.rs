@@ -16,6 +16,7 @@ pub mod labs;
 pub mod metrics;
 pub mod plugins;
 pub mod prepare;
+pub mod remote;
 pub mod runtime;
 pub mod server;
 pub mod sessions;

@@ -52,6 +52,54 @@ enum Cmd {
     /// Measure the figures behind the performance budgets.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Log in to a server and keep an API token for the other commands.
+    Login {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The account's login.
+        #[arg(long)]
+        user: String,
+    },
+    /// Manage the judges and hint providers of a running server.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
+}
+
+/// Which server, and as whom.
+#[derive(Args)]
+struct ServerArgs {
+    /// The server's address.
+    #[arg(long, env = "PROCTOR_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An API token (default: the one `proctor login` kept for the server).
+    #[arg(long, env = "PROCTOR_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PluginCmd {
+    /// Upload a built component; it serves from the next check on.
+    Push {
+        /// The component (.wasm).
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Load it without serving it.
+        #[arg(long)]
+        no_promote: bool,
+    },
+    /// List the plugins and their versions.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Serve the version that served before.
+    Rollback {
+        /// The plugin's name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Args)]
@@ -284,6 +332,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Lab(LabCmd::Validate { dir }) => lab_validate(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Cmd::Lab(LabCmd::List { dir }) => lab_list(&dir),
         Cmd::Lab(LabCmd::New { id }) => lab_new(&id),
+        Cmd::Login { server, user } => remote_login(server, &user).await,
+        Cmd::Plugin(cmd) => plugin_cmd(cmd).await,
         Cmd::Lab(LabCmd::Test { ids, all, dir, judges_dir, json }) => lab_test(&ids, all, &dir, &judges_dir, json).await,
         Cmd::Lab(LabCmd::Import { from: ImportCmd::Killercoda { dir, out, id, image } }) => {
             lab_import_killercoda(&dir, &out, proctor::labs::import::killercoda::Options { id, image })
@@ -616,6 +666,71 @@ async fn lab_test(ids: &[String], all: bool, dir: &Path, judges_dir: &Path, json
         eprintln!("{failed} of {} labs deviated{}", outcomes.len(), if catalog.invalid.is_empty() { "" } else { ", and some labs are invalid" });
         return Ok(ExitCode::FAILURE);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The blocking HTTP client runs off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+async fn remote_login(args: ServerArgs, user: &str) -> anyhow::Result<ExitCode> {
+    // From the environment for scripts, else one line of standard input.
+    let password = match std::env::var("PROCTOR_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("password for {user} at {}: ", args.server);
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_owned()
+        }
+    };
+    let user = user.to_owned();
+    let label = format!("proctor CLI on {}", std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into()));
+    let server = args.server.clone();
+    blocking(move || {
+        let mut remote = proctor::remote::Remote::new(&server, None);
+        let new_password = || {
+            std::env::var("PROCTOR_NEW_PASSWORD").ok().or_else(|| {
+                eprint!("this account must choose a new password; new password: ");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).ok()?;
+                Some(line.trim_end_matches(['\n', '\r']).to_owned()).filter(|l| !l.is_empty())
+            })
+        };
+        remote.login(&user, &password, &label, new_password)?;
+        println!("logged in to {server} as {user}; the token is kept in {}", proctor::remote::credentials_path().display());
+        Ok(())
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn plugin_cmd(cmd: PluginCmd) -> anyhow::Result<ExitCode> {
+    blocking(move || {
+        match cmd {
+            PluginCmd::Push { file, server, no_promote } => {
+                let wasm = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let done = proctor::remote::Remote::new(&server.server, server.token).push(&wasm, !no_promote)?;
+                let state = if done["serving"].as_bool() == Some(true) { "serving" } else { "loaded, not serving" };
+                println!("{} {} ({state}, digest {})", done["name"].as_str().unwrap_or("?"), done["version"].as_str().unwrap_or("?"), done["digest"].as_str().unwrap_or("?"));
+            }
+            PluginCmd::List { server } => {
+                let plugins = proctor::remote::Remote::new(&server.server, server.token).list()?;
+                println!("{:<32} {:<10} {:<9} VERSIONS", "NAME", "SERVING", "DISABLED");
+                for p in plugins.as_array().into_iter().flatten() {
+                    let versions: Vec<&str> = p["versions"].as_array().into_iter().flatten().filter_map(|v| v["version"].as_str()).collect();
+                    println!("{:<32} {:<10} {:<9} {}", p["name"].as_str().unwrap_or("?"), p["serving"].as_str().unwrap_or("-"), p["disabled"].as_bool().unwrap_or(false), versions.join(", "));
+                }
+            }
+            PluginCmd::Rollback { name, server } => {
+                let p = proctor::remote::Remote::new(&server.server, server.token).rollback(&name)?;
+                println!("{name} serves {} again", p["serving"].as_str().unwrap_or("?"));
+            }
+        }
+        Ok(())
+    })
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

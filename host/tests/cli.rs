@@ -268,3 +268,82 @@ fn lab_new_scaffolds_into_the_workspace_it_runs_in() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot be a lab id"));
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// The probe test plugin built as `version`, for the hot-load test.
+fn probe(version: &str) -> PathBuf {
+    let root = workspace();
+    let out = root.join("target").join("cli-test-judges").join(format!("probe-{version}"));
+    let built = proctor::toolchain::build_components(&root, &[root.join("tests/plugins/probe")], &out, &[("PROCTOR_TEST_PLUGIN_VERSION", version)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    built[0].clone()
+}
+
+#[test]
+fn the_first_admin_logs_in_from_the_cli_and_hot_loads_and_rolls_back_a_judge() {
+    use std::io::BufRead;
+    let data = scratch("hotload");
+    let judges = data.join("judges");
+    std::fs::create_dir_all(&judges).unwrap();
+    std::fs::copy(probe("1.0.0"), judges.join("probe.wasm")).unwrap();
+    let v2 = probe("2.0.0");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server_url = format!("http://127.0.0.1:{port}");
+    let mut server = proctor()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PROCTOR_DATA_DIR", &data)
+        .env("PROCTOR_JUDGES_DIR", &judges)
+        .env("PROCTOR_SCENARIOS_DIR", data.join("no-labs"))
+        .env("PROCTOR_INSTANCE", format!("cli-test-hotload-{}", std::process::id()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The one-time password is printed once, on standard output.
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let otp = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("one-time password:").map(|p| p.trim().to_owned()))
+        .expect("the first start prints the administrator's one-time password");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(port, "/healthz").is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let cli = |args: &[&str]| {
+        proctor().args(args).env("PROCTOR_SERVER", &server_url).env("PROCTOR_CREDENTIALS", data.join("credentials.json")).env_remove("PROCTOR_TOKEN").output().unwrap()
+    };
+    let text = |o: &std::process::Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+
+    let no_token = cli(&["plugin", "list"]);
+    assert!(!no_token.status.success() && text(&no_token).contains("run `proctor login"), "{}", text(&no_token));
+    let login = proctor()
+        .args(["login", "--user", "admin"])
+        .env("PROCTOR_SERVER", &server_url)
+        .env("PROCTOR_CREDENTIALS", data.join("credentials.json"))
+        .env("PROCTOR_PASSWORD", &otp)
+        .env("PROCTOR_NEW_PASSWORD", "violet kettle drum")
+        .output()
+        .unwrap();
+    assert!(login.status.success(), "{}", text(&login));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(data.join("credentials.json")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let pushed = cli(&["plugin", "push", v2.to_str().unwrap()]);
+    assert!(pushed.status.success() && text(&pushed).contains("2.0.0 (serving"), "{}", text(&pushed));
+    let listed = cli(&["plugin", "list"]);
+    assert!(text(&listed).contains("2.0.0      false     1.0.0, 2.0.0"), "{}", text(&listed));
+
+    let broken = data.join("broken.wasm");
+    std::fs::write(&broken, b"\0asm not really").unwrap();
+    let refused = cli(&["plugin", "push", broken.to_str().unwrap()]);
+    assert!(!refused.status.success() && text(&refused).contains("invalid_plugin"), "{}", text(&refused));
+    assert!(text(&cli(&["plugin", "list"])).contains("2.0.0      false"), "a refused push changes nothing");
+
+    let name = text(&listed).lines().nth(1).and_then(|l| l.split_whitespace().next()).unwrap().to_owned();
+    let back = cli(&["plugin", "rollback", &name]);
+    assert!(back.status.success() && text(&back).contains("serves 1.0.0 again"), "{}", text(&back));
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_dir_all(&data).ok();
+}
