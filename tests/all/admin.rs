@@ -10,11 +10,11 @@ use proctor::{
     config::Config,
     labs::Catalog,
     plugins::Registry,
-    runtime::{MachineSpec, Resources},
     server::AppState,
-    sessions::{LabEnvironment, Lifetime, SessionPolicy, Sessions},
+    sessions::{SessionPolicy, Sessions},
 };
 use proctor_tests::{
+    hour_long_lab,
     components,
     databases::sqlite,
     engine,
@@ -34,15 +34,7 @@ struct Served {
 
 async fn serve(max_plugin_bytes: usize) -> Served {
     let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), SessionPolicy::default());
-    let hour = std::time::Duration::from_secs(3600);
-    sessions.set_lab(LabEnvironment {
-        lab: "admin-lab".into(),
-        machines: vec![MachineSpec { name: "main".into(), image: "any".into(), resources: Resources::default(), workdir: "/workspace".into() }],
-        lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 1, max_total: hour * 3 },
-        warm_pool: 0,
-        workspace: None,
-        setup: None,
-    });
+    sessions.set_lab(hour_long_lab("admin-lab"));
     let store = sessions.store().clone();
     let registry = Registry::new(engine());
     let mut config = Config::default();

@@ -2,17 +2,17 @@
 //! server with `Retry-After` and the queue place, someone else's session,
 //! extend, end, and the OpenAPI document.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use proctor::{
     config::Config,
     labs::Catalog,
     plugins::Registry,
-    runtime::{MachineSpec, Resources},
     server::AppState,
-    sessions::{LabEnvironment, Lifetime, SessionPolicy, Sessions},
+    sessions::{SessionPolicy, Sessions},
 };
 use proctor_tests::{
+    hour_long_lab,
     databases::sqlite,
     engine,
     http::{self, guest, request},
@@ -22,15 +22,7 @@ use serde_json::{Value, json};
 
 async fn serve(policy: SessionPolicy) -> u16 {
     let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), policy);
-    let hour = Duration::from_secs(3600);
-    sessions.set_lab(LabEnvironment {
-        lab: "api-lab".into(),
-        machines: vec![MachineSpec { name: "main".into(), image: "any".into(), resources: Resources::default(), workdir: "/workspace".into() }],
-        lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 1, max_total: hour * 3 },
-        warm_pool: 0,
-        workspace: None,
-        setup: None,
-    });
+    sessions.set_lab(hour_long_lab("api-lab"));
     http::serve(AppState::new(Registry::new(engine()), Config::default(), sessions, Catalog::default())).await
 }
 

@@ -9,19 +9,13 @@ use proctor::{
     capabilities::fixture::Fixture,
     config::Config,
     judging::offline::{check_with_fixture, offline_task},
-    labs::Catalog,
     plugins::{Limits, Registry, Status},
     runtime::Runtime,
-    server::AppState,
-    sessions::{SessionPolicy, Sessions},
+    sessions::Sessions,
 };
 use proctor_tests::{
-    components,
-    databases::sqlite,
-    engine,
     http::{self, guest, request},
     memory_runtime::MemoryRuntime,
-    wasm, workspace,
 };
 use serde_json::json;
 
@@ -33,19 +27,10 @@ struct Served {
 }
 
 async fn serve(hints_per_minute: u32) -> Served {
-    let registry = Registry::new(engine());
-    registry.install(&wasm(&components().first_steps)).await.unwrap();
-    let labs = Catalog::load(&workspace().join("scenarios")).unwrap();
     let runtime = Arc::new(MemoryRuntime::default());
-    let sessions = Sessions::new(sqlite().await, runtime.clone(), SessionPolicy::default());
     let mut config = Config::default();
     config.sessions.hints_per_minute = hints_per_minute;
-    for lab in &labs.labs {
-        if let Some(env) = lab.environment(&config.sessions.default_lifetime()) {
-            sessions.set_lab(env);
-        }
-    }
-    let port = http::serve(AppState::new(registry.clone(), config, sessions.clone(), labs)).await;
+    let (port, sessions, registry) = http::serve_bundled_labs_on(runtime.clone(), config).await;
     Served { port, runtime, registry, sessions }
 }
 

@@ -9,18 +9,10 @@ use std::sync::Arc;
 use proctor::{
     auth::{Role, accounts},
     config::Config,
-    labs::Catalog,
-    plugins::Registry,
-    server::AppState,
-    sessions::{SessionPolicy, Sessions},
 };
 use proctor_tests::{
-    components,
-    databases::sqlite,
-    engine,
     http::{self, guest, request},
     memory_runtime::MemoryRuntime,
-    wasm, workspace,
 };
 use serde_json::{Value, json};
 
@@ -29,19 +21,8 @@ const WHO: [&str; 5] = ["anonymous", "owner", "other learner", "author", "admin"
 
 #[tokio::test]
 async fn every_endpoint_answers_each_kind_of_caller_as_it_should() {
-    let registry = Registry::new(engine());
-    registry.install(&wasm(&components().first_steps)).await.unwrap();
-    let labs = Catalog::load(&workspace().join("scenarios")).unwrap();
-    let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), SessionPolicy::default());
-    let config = Config::default();
-    for lab in &labs.labs {
-        if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
-            env.warm_pool = 0;
-            sessions.set_lab(env);
-        }
-    }
+    let (port, sessions, _) = http::serve_bundled_labs_on(Arc::new(MemoryRuntime::default()), Config::default()).await;
     let store = sessions.store().clone();
-    let port = http::serve(AppState::new(registry, config, sessions, labs)).await;
     accounts::create(&store, "ada", Role::Author, Some("violet kettle drum"), 1).await.unwrap();
     accounts::create(&store, "root", Role::Admin, Some("amber window seat"), 1).await.unwrap();
     let login = |login: &'static str, password: &'static str| async move {

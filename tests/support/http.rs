@@ -81,23 +81,31 @@ pub async fn guest(port: u16) -> String {
 /// warm pools (tests start what they use), and the first-steps judge
 /// loaded. Returns its port and its sessions.
 pub async fn serve_bundled_labs(config: proctor::config::Config) -> (u16, proctor::sessions::Sessions) {
-    use std::sync::Arc;
+    let runtime = proctor::runtime::docker::DockerRuntime::connect().await.expect("the engine answers");
+    let (port, sessions, _) = serve_bundled_labs_on(std::sync::Arc::new(runtime), config).await;
+    (port, sessions)
+}
 
-    use proctor::{labs::Catalog, plugins::Registry, runtime::docker::DockerRuntime, server::AppState, sessions::Sessions};
+/// The same server on any runtime (the in-memory one, say); its registry
+/// is returned too.
+pub async fn serve_bundled_labs_on(
+    runtime: std::sync::Arc<dyn proctor::runtime::Runtime>,
+    config: proctor::config::Config,
+) -> (u16, proctor::sessions::Sessions, proctor::plugins::Registry) {
+    use proctor::{labs::Catalog, plugins::Registry, server::AppState, sessions::Sessions};
 
     let registry = Registry::new(crate::engine());
     registry.install(&crate::wasm(&crate::components().first_steps)).await.expect("the first-steps judge loads");
     let labs = Catalog::load(&crate::workspace().join("scenarios")).expect("the bundled labs load");
-    let runtime = DockerRuntime::connect().await.expect("the engine answers");
-    let sessions = Sessions::new(crate::databases::sqlite().await, Arc::new(runtime), config.sessions.policy());
+    let sessions = Sessions::new(crate::databases::sqlite().await, runtime, config.sessions.policy());
     for lab in &labs.labs {
         if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
             env.warm_pool = 0;
             sessions.set_lab(env);
         }
     }
-    let port = serve(AppState::new(registry, config, sessions.clone(), labs)).await;
-    (port, sessions)
+    let port = serve(AppState::new(registry.clone(), config, sessions.clone(), labs)).await;
+    (port, sessions, registry)
 }
 
 /// A new guest's running session of `lab` on a real engine: the guest's

@@ -85,6 +85,24 @@ pub fn bundled_judges() -> &'static [PathBuf] {
     })
 }
 
+/// A one-machine lab named `id` for API tests on the in-memory runtime:
+/// an hour long, one extension of an hour, no pool, nothing kept.
+pub fn hour_long_lab(id: &str) -> proctor::sessions::LabEnvironment {
+    use proctor::{
+        runtime::{MachineSpec, Resources},
+        sessions::{LabEnvironment, Lifetime},
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    LabEnvironment {
+        lab: id.into(),
+        machines: vec![MachineSpec { name: "main".into(), image: "any".into(), resources: Resources::default(), workdir: "/workspace".into() }],
+        lifetime: Lifetime { ttl: hour, extend_by: hour, max_extensions: 1, max_total: hour * 3 },
+        warm_pool: 0,
+        workspace: None,
+        setup: None,
+    }
+}
+
 /// Reads a component.
 pub fn wasm(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
