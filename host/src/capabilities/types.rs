@@ -192,6 +192,18 @@ pub struct CommandOutput {
     pub duration_ms: u32,
 }
 
+impl CommandOutput {
+    /// The end of what the command said, for an error message: its last
+    /// `lines` lines of standard error, or of standard output when it wrote
+    /// no errors, joined with ` / `.
+    pub fn said_tail(&self, lines: usize) -> String {
+        let said = if self.stderr.0.is_empty() { &self.stdout.0 } else { &self.stderr.0 };
+        let text = String::from_utf8_lossy(said);
+        let all: Vec<&str> = text.trim().lines().collect();
+        all[all.len().saturating_sub(lines)..].join(" / ")
+    }
+}
+
 /// A file read request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -347,5 +359,18 @@ mod opt_millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn said_tail_prefers_errors_and_keeps_the_last_lines() {
+        let out = |stdout: &str, stderr: &str| CommandOutput { stdout: Bytes(stdout.into()), stderr: Bytes(stderr.into()), ..CommandOutput::default() };
+        assert_eq!(out("a\nb\nc\n", "").said_tail(2), "b / c");
+        assert_eq!(out("ignored", "e1\ne2\n").said_tail(5), "e1 / e2");
+        assert_eq!(out("", "").said_tail(3), "");
     }
 }

@@ -64,8 +64,8 @@ impl LabOutcome {
         self.deviations.is_empty() && self.tasks.iter().all(|t| t.deviations.is_empty())
     }
 
-    fn skipped(lab: &str, why: impl Into<String>) -> LabOutcome {
-        LabOutcome { lab: lab.to_owned(), skipped: Some(why.into()), tasks: Vec::new(), start_ms: 0, solve_ms: 0, total_ms: 0, deviations: Vec::new() }
+    fn new(lab: &str) -> LabOutcome {
+        LabOutcome { lab: lab.to_owned(), skipped: None, tasks: Vec::new(), start_ms: 0, solve_ms: 0, total_ms: 0, deviations: Vec::new() }
     }
 }
 
@@ -78,10 +78,10 @@ fn ms(since: Instant) -> u64 {
 #[tracing::instrument(skip_all, fields(lab = %lab.id))]
 pub async fn run(registry: &Registry, sessions: &Sessions, lab: &Lab) -> LabOutcome {
     if lab.runtime != RuntimeKind::Docker {
-        return LabOutcome::skipped(&lab.id, "runs on KubeVirt virtual machines; this runtime runs containers");
+        return LabOutcome { skipped: Some("runs on KubeVirt virtual machines; this runtime runs containers".into()), ..LabOutcome::new(&lab.id) };
     }
     let began = Instant::now();
-    let mut outcome = LabOutcome { skipped: None, ..LabOutcome::skipped(&lab.id, "") };
+    let mut outcome = LabOutcome::new(&lab.id);
     let Some(solve) = &lab.solve else {
         outcome.deviations.push("the lab has no solve.sh: write the reference solution so its checks can be proved".into());
         return outcome;
@@ -117,8 +117,7 @@ pub async fn run(registry: &Registry, sessions: &Sessions, lab: &Lab) -> LabOutc
     match sessions.runtime().exec(&started.id, &cmd).await {
         Ok(out) if out.exit_code == 0 => {}
         Ok(out) => {
-            let said = String::from_utf8_lossy(if out.stderr.0.is_empty() { &out.stdout.0 } else { &out.stderr.0 }).trim().to_owned();
-            outcome.deviations.push(format!("solve.sh exited {}: {}", out.exit_code, last_lines(&said, 5)));
+            outcome.deviations.push(format!("solve.sh exited {}: {}", out.exit_code, out.said_tail(5)));
         }
         Err(e) => outcome.deviations.push(format!("solve.sh could not run: {e}")),
     }
@@ -172,11 +171,6 @@ pub fn status_name(status: Status) -> &'static str {
         Status::NotGradable => "not-gradable",
         Status::Error => "error",
     }
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join(" / ")
 }
 
 /// The results as a table, one row per task, then a line per lab.

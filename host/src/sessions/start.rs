@@ -165,9 +165,7 @@ impl Sessions {
         if out.exit_code == 0 {
             return Ok(());
         }
-        let said = String::from_utf8_lossy(if out.stderr.0.is_empty() { &out.stdout.0 } else { &out.stderr.0 }).into_owned();
-        let tail: String = said.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-        Err(RuntimeError::Invalid(format!("the lab's setup.sh exited {}: {tail}", out.exit_code)))
+        Err(RuntimeError::Invalid(format!("the lab's setup.sh exited {}: {}", out.exit_code, out.said_tail(5))))
     }
 
     /// Puts `session`'s owner's saved workspace back, if the lab keeps one.
