@@ -144,6 +144,7 @@ impl SessionsConfig {
             idle_timeout: Duration::from_secs(self.idle_timeout_minutes * 60),
             queue_patience: Duration::from_secs(self.queue_patience_seconds),
             start_timeout: Duration::from_secs(self.start_timeout_seconds),
+            max_ttl: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub mod remote;
 pub mod runtime;
 pub mod server;
 pub mod sessions;
+pub mod settings;
 pub mod store;
 pub mod terminals;
 pub mod toolchain;

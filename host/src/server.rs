@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     api::rate::RateLimiter,
     config::Config,
-    labs::Catalog,
+    labs::{Catalog, LiveCatalog},
     metrics::Metrics,
     plugins::Registry,
     sessions::Sessions,
@@ -32,8 +32,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Learners' sessions.
     pub sessions: Sessions,
-    /// The labs.
-    pub labs: Arc<Catalog>,
+    /// The labs, reloadable.
+    pub labs: Arc<LiveCatalog>,
     /// Hints per session per minute.
     pub hint_limiter: Arc<RateLimiter>,
     /// Open terminals; they end with their session.
@@ -65,15 +65,23 @@ impl AppState {
             let (terminals, session) = (closing.clone(), session.to_owned());
             tokio::spawn(async move { terminals.close(&session).await });
         }));
+        let labs = Arc::new(LiveCatalog::new(labs, config.scenarios_dir.clone(), config.sessions.default_lifetime()));
         AppState {
             registry,
             config: Arc::new(config),
             sessions,
-            labs: Arc::new(labs),
+            labs,
             hint_limiter: Arc::new(hint_limiter),
             terminals,
             metrics: Metrics::default(),
         }
+    }
+}
+
+impl AppState {
+    /// The run-time settings over this server's parts.
+    pub fn settings(&self) -> crate::settings::Settings {
+        crate::settings::Settings { store: self.sessions.store().clone(), sessions: self.sessions.clone(), hints: self.hint_limiter.clone() }
     }
 }
 
@@ -135,9 +143,21 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Limits and disabled labs an administrator set, here or on another
+    // replica, hold from the first request and follow later changes.
+    let settings = state.settings();
+    if let Err(e) = settings.refresh().await {
+        tracing::warn!(error = %e, "could not read the settings; serving with the configured limits");
+    }
+    let refresh = settings.spawn_refresh(SETTINGS_REFRESH);
     tracing::info!(address = %listener.local_addr()?, "serving");
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await;
+    refresh.abort();
+    served
 }
+
+/// How often a replica re-reads the settings others may have changed.
+const SETTINGS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -93,7 +93,7 @@ async fn api_tokens_belong_to_accounts() {
     let guest = guest(port).await;
     let refused = request(port, "POST", "/api/v1/auth/tokens", &[("Authorization", guest.as_str())], Some(&json!({"label": "x"}))).await;
     assert_eq!(code(&refused), (403, Some("account_required")));
-    assert!(matches!(accounts::create(&store, "ann", Role::Learner, Some("another good one"), 2).await, Err(accounts::AccountError::BadLogin(_))));
+    assert!(matches!(accounts::create(&store, "ann", Role::Learner, Some("another good one"), 2).await, Err(accounts::AccountError::Taken(_))));
     assert!(matches!(accounts::create(&store, "no spaces", Role::Learner, None, 2).await, Err(accounts::AccountError::BadLogin(_))));
 }
 

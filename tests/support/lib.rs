@@ -118,9 +118,9 @@ pub fn task(lab: &str, id: &str) -> Task {
     Task { lab: lab.into(), task: id.into(), session: "test".into(), machines: vec!["main".into()], params: vec![] }
 }
 
-/// A fixture from `judges/<judge>/cases/<case>.json`.
-pub fn case(judge: &str, case: &str) -> Fixture {
-    Fixture::load(&workspace().join("judges").join(judge).join("cases").join(format!("{case}.json")))
+/// A fixture from `scenarios/<lab>/fixtures/<case>.json`.
+pub fn case(lab: &str, case: &str) -> Fixture {
+    Fixture::load(&workspace().join("scenarios").join(lab).join("fixtures").join(format!("{case}.json")))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

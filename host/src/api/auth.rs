@@ -110,6 +110,7 @@ impl From<AccountError> for ApiError {
             },
             AccountError::WeakPassword(_) => ApiError::new(StatusCode::BAD_REQUEST, "weak_password", message),
             AccountError::BadLogin(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_login", message),
+            AccountError::Taken(_) => ApiError::new(StatusCode::CONFLICT, "login_taken", message).hint("choose another login"),
             AccountError::Store(e) => ApiError::internal("the database failed", &e),
         }
     }

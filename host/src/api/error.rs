@@ -62,6 +62,7 @@ impl From<SessionError> for ApiError {
             SessionError::UnknownLab(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown_lab", message).hint("list the labs at /api/v1/labs")
             }
+            SessionError::LabDisabled(_) => ApiError::new(StatusCode::CONFLICT, "lab_disabled", message).hint("an administrator disabled it; choose another lab"),
             SessionError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "session_not_found", message),
             SessionError::Full { position, retry_after, .. } => ApiError {
                 retry_after: Some(retry_after.as_secs()),

@@ -91,8 +91,10 @@ async fn list(State(state): State<AppState>, Query(filter): Query<LabFilter>) ->
     let q = filter.q.as_deref().map(str::to_lowercase);
     let labs = state
         .labs
+        .current()
         .labs
         .iter()
+        .filter(|l| !state.sessions.lab_disabled(&l.id))
         .filter(|l| filter.topic.as_ref().is_none_or(|t| l.topics.iter().any(|x| x == t)))
         .filter(|l| filter.difficulty.is_none_or(|d| l.difficulty == d))
         .filter(|l| q.as_ref().is_none_or(|q| l.title.to_lowercase().contains(q) || l.description.to_lowercase().contains(q)))
@@ -105,6 +107,7 @@ async fn list(State(state): State<AppState>, Query(filter): Query<LabFilter>) ->
 #[utoipa::path(get, path = "/labs/{id}", tag = "labs", responses((status = 200, body = LabDetail), (status = 404)))]
 async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LabDetail>, ApiError> {
     let lab = state.labs.get(&id).ok_or_else(|| unknown_lab(&id))?;
+    let lab = lab.as_ref();
     Ok(Json(LabDetail {
         summary: summary(&state, lab),
         steps: lab.tasks.iter().map(|t| StepView { id: t.id.clone(), title: t.title.clone(), instructions: t.instructions.clone() }).collect(),

@@ -9,6 +9,7 @@ pub mod files;
 pub mod guests;
 pub mod identity;
 pub mod labs;
+pub mod progress;
 pub mod rate;
 pub mod sessions;
 pub mod tasks;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(files::router())
         .merge(labs::router())
+        .merge(progress::router())
         .merge(sessions::router())
         .merge(tasks::router())
         .merge(terminals::router())

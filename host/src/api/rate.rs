@@ -3,14 +3,18 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 /// Counts recent events per key.
 #[derive(Debug)]
 pub struct RateLimiter {
-    limit: u32,
+    /// Administrators change it at run time.
+    limit: AtomicU32,
     window: Duration,
     events: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
@@ -18,7 +22,17 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// At most `limit` events per `window` for each key.
     pub fn new(limit: u32, window: Duration) -> RateLimiter {
-        RateLimiter { limit, window, events: Mutex::default() }
+        RateLimiter { limit: AtomicU32::new(limit), window, events: Mutex::default() }
+    }
+
+    /// Events allowed per window.
+    pub fn limit(&self) -> u32 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Allows `limit` events per window from now on.
+    pub fn set_limit(&self, limit: u32) {
+        self.limit.store(limit, Ordering::Relaxed);
     }
 
     /// Counts an event for `key` at `now` if the key has room; otherwise
@@ -33,7 +47,7 @@ impl RateLimiter {
         while recent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             recent.pop_front();
         }
-        if recent.len() as u32 >= self.limit {
+        if recent.len() as u32 >= self.limit() {
             let oldest = *recent.front().expect("full, so not empty");
             return Err(self.window.saturating_sub(now.duration_since(oldest)));
         }

@@ -94,7 +94,7 @@ fn attempt_view(row: &AttemptRow) -> AttemptView {
 /// The caller's session and its lab.
 async fn session_and_lab(state: &AppState, id: &str, owner: &str) -> Result<(Session, std::sync::Arc<Lab>), ApiError> {
     let session = state.sessions.get_owned(id, owner).await?;
-    let lab = state.labs.get(&session.lab).cloned().ok_or_else(|| unknown_lab(&session.lab))?;
+    let lab = state.labs.get(&session.lab).ok_or_else(|| unknown_lab(&session.lab))?;
     Ok((session, lab))
 }
 

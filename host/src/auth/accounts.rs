@@ -44,9 +44,12 @@ pub enum AccountError {
     /// The new password is refused.
     #[error("the new password is too weak: {0}")]
     WeakPassword(String),
-    /// The login is taken or malformed.
+    /// The login is malformed.
     #[error("{0}")]
     BadLogin(String),
+    /// Another account has this login.
+    #[error("the login `{0}` is taken")]
+    Taken(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -66,7 +69,7 @@ fn check_login(login: &str) -> Result<(), AccountError> {
 pub async fn create(store: &Store, login: &str, role: Role, chosen: Option<&str>, now: i64) -> Result<(User, Option<String>), AccountError> {
     check_login(login)?;
     if store.account(login).await?.is_some() {
-        return Err(AccountError::BadLogin(format!("the login `{login}` is taken")));
+        return Err(AccountError::Taken(login.to_owned()));
     }
     let (secret, one_time) = match chosen {
         Some(p) => {
@@ -129,6 +132,18 @@ pub async fn login(store: &Store, login: &str, secret: &str, address: &str, now:
     let token = new_token();
     store.insert_token(&token_digest(&token), &user.id, "login", now, Some(now + LOGIN_TTL.as_millis() as i64)).await?;
     Ok((user, token))
+}
+
+/// Gives an account a new one-time password (returned once, to be changed
+/// at the next login), signs it out everywhere and lifts its login lock:
+/// what an administrator does for someone locked out.
+pub async fn reset_password(store: &Store, user: &User, now: i64) -> Result<String, AccountError> {
+    let login = user.login.as_deref().ok_or_else(|| AccountError::BadLogin("guests have no password".into()))?;
+    let otp = password::one_time();
+    store.set_password(&user.id, &password::hash(&otp), true).await?;
+    store.revoke_tokens_of(&user.id, None, now).await?;
+    store.clear_login_failures(&format!("login:{}", login.to_lowercase()), 0).await?;
+    Ok(otp)
 }
 
 /// Changes `user`'s password after checking the current one; every other

@@ -61,6 +61,18 @@ pub struct JudgeFile {
     pub capabilities: Vec<Spanned<String>>,
     #[serde(default)]
     pub limits: Option<Spanned<toml::Table>>,
+    /// Recorded cases an uploaded judge must grade as expected.
+    #[serde(default)]
+    pub fixtures: Vec<Spanned<FixtureCaseFile>>,
+}
+
+/// `[[judge.fixtures]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureCaseFile {
+    pub task: String,
+    pub file: String,
+    pub expect: String,
 }
 
 /// `[[tasks]]`.

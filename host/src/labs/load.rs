@@ -12,12 +12,12 @@ use serde::Deserialize as _;
 use toml::Spanned;
 
 use super::{
-    file::{LabFile, MachineFile},
-    model::{Difficulty, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task},
+    file::{FixtureCaseFile, LabFile, MachineFile},
+    model::{Difficulty, FixtureCase, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task},
     problems::{InvalidLab, Report},
 };
 use crate::{
-    capabilities::{Capability, Grants},
+    capabilities::{Capability, Grants, fixture::Fixture},
     plugins::Limits,
     runtime::Resources,
 };
@@ -134,6 +134,7 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
             hints: j.hints.as_ref().map(|h| h.get_ref().clone()),
             grants: Grants::from_iter(grants),
             limits,
+            fixtures: check_fixtures(dir, f, &j.fixtures, r),
         }
     });
 
@@ -160,6 +161,35 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         setup,
         solve,
     })
+}
+
+/// `[[judge.fixtures]]`: each names a task of the lab, a readable fixture
+/// inside the lab, and `passed` or `failed`.
+fn check_fixtures(dir: &Path, f: &LabFile, cases: &[Spanned<FixtureCaseFile>], r: &mut Report) -> Vec<FixtureCase> {
+    let task_ids: HashSet<&str> =
+        f.tasks.as_ref().map(|t| t.get_ref().iter().map(|t| t.id.get_ref().as_str()).collect()).unwrap_or_default();
+    let mut out = Vec::new();
+    for case in cases {
+        let c = case.get_ref();
+        if !task_ids.contains(c.task.as_str()) {
+            r.at(Some(case.span()), format!("fixture case for unknown task `{}`", c.task), Some("name one of the lab's [[tasks]] ids"));
+            continue;
+        }
+        if !["passed", "failed"].contains(&c.expect.as_str()) {
+            r.at(Some(case.span()), format!("expect = `{}` is not a verdict a case can require", c.expect), Some("use \"passed\" or \"failed\""));
+            continue;
+        }
+        let Some(file) = inside(dir, &c.file) else {
+            r.at(Some(case.span()), format!("fixture `{}` is not a path inside the lab", c.file), Some("give a path relative to the lab directory"));
+            continue;
+        };
+        if let Err(e) = Fixture::load(&file) {
+            r.at(Some(case.span()), e.to_string(), Some("save an attempt's `recording` (GET /api/v1/sessions/{id}/attempts) as the fixture"));
+            continue;
+        }
+        out.push(FixtureCase { task: c.task.clone(), file, expect: c.expect.clone() });
+    }
+    out
 }
 
 fn check_machines(dir: &Path, runtime: RuntimeKind, machines: Option<&Spanned<Vec<MachineFile>>>, r: &mut Report) -> Vec<Machine> {

@@ -6,12 +6,14 @@ pub mod catalog;
 mod environment;
 mod file;
 pub mod import;
+pub mod live;
 mod load;
 pub mod model;
 pub mod problems;
 pub mod scaffold;
 
 pub use catalog::Catalog;
+pub use live::LiveCatalog;
 pub use load::load_lab;
-pub use model::{Difficulty, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task};
+pub use model::{Difficulty, FixtureCase, JudgeSpec, Lab, Machine, MachineImage, RuntimeKind, Task};
 pub use problems::{InvalidLab, Problem};

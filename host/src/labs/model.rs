@@ -87,6 +87,21 @@ pub struct JudgeSpec {
     pub grants: Grants,
     /// Limits per call (within the server's ceilings).
     pub limits: Limits,
+    /// Recorded cases a new judge version must grade as expected before
+    /// it may serve (`[[judge.fixtures]]`).
+    pub fixtures: Vec<FixtureCase>,
+}
+
+/// A recorded case of a lab: a fixture, the task it grades and the status
+/// the judge must give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixtureCase {
+    /// The task.
+    pub task: String,
+    /// The fixture file (inside the lab).
+    pub file: PathBuf,
+    /// `passed` or `failed`.
+    pub expect: String,
 }
 
 /// One task.

@@ -27,7 +27,7 @@ use super::{
     host::{CallState, Gate},
     limits::{CallLimiter, Limit, LimitExceeded, Limits},
     output::{PluginOutput, Stream},
-    verdict::{CallFailure, CallStats, Hint, PluginRef, Task, Verdict, guest_verdict_bytes},
+    verdict::{CallFailure, CallStats, Hint, PluginRef, Status, Task, Verdict, guest_verdict_bytes},
 };
 use crate::capabilities::{Detached, Environment, Grants};
 
@@ -122,6 +122,8 @@ pub struct Plugin {
     pub loaded_at: SystemTime,
     /// Size of the component in bytes.
     pub size: usize,
+    /// Its calls so far.
+    pub usage: super::usage::Usage,
     pre: InstancePre<CallState>,
     grader: Option<grader::GuestIndices>,
     hinter: Option<hinter::GuestIndices>,
@@ -304,6 +306,7 @@ impl PluginEngine {
             contract,
             loaded_at: SystemTime::now(),
             size: wasm.len(),
+            usage: Default::default(),
             pre,
             grader,
             hinter,
@@ -342,6 +345,7 @@ impl PluginEngine {
         };
         verdict.plugin = Some(plugin.reference());
         verdict.stats = invocation.stats;
+        plugin.usage.record(Duration::from_micros(verdict.stats.duration_us), verdict.status == Status::Error);
         verdict
     }
 
@@ -356,7 +360,9 @@ impl PluginEngine {
         ctx: CallContext,
     ) -> Result<Option<Hint>, CallFailure> {
         let last = last.map(wit::Verdict::from);
-        match self.invoke(plugin, ctx, Call::Hint(&task.into(), attempts, last.as_ref())).await.reply? {
+        let invocation = self.invoke(plugin, ctx, Call::Hint(&task.into(), attempts, last.as_ref())).await;
+        plugin.usage.record(Duration::from_micros(invocation.stats.duration_us), invocation.reply.is_err());
+        match invocation.reply? {
             Reply::Hint(hint) => Ok(hint.map(|h| Hint { text: h.text, level: h.level })),
             _ => unreachable!("hint answers with a hint"),
         }

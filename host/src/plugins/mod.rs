@@ -12,6 +12,7 @@ mod host;
 pub mod limits;
 mod output;
 pub mod registry;
+pub mod usage;
 pub mod verdict;
 
 pub use engine::{CallContext, EngineConfig, LoadError, Plugin, PluginEngine};

@@ -15,7 +15,10 @@ use std::{
 
 use serde::Serialize;
 
-use super::engine::{LoadError, Plugin, PluginEngine};
+use super::{
+    engine::{LoadError, Plugin, PluginEngine},
+    usage::UsageSnapshot,
+};
 
 /// Why a registry operation was refused. The serving version is never
 /// changed by a refused operation.
@@ -93,6 +96,9 @@ pub struct VersionInfo {
     pub loaded_at: u64,
     /// Whether it is the serving version.
     pub serving: bool,
+    /// Its calls so far.
+    #[serde(flatten)]
+    pub usage: UsageSnapshot,
 }
 
 /// A summary of a plugin, for listings.
@@ -106,6 +112,9 @@ pub struct PluginInfo {
     pub disabled: bool,
     /// Every loaded version, oldest first.
     pub versions: Vec<VersionInfo>,
+    /// The serving version's calls so far.
+    #[serde(flatten)]
+    pub usage: UsageSnapshot,
 }
 
 /// Plugins by name; cheap to clone.
@@ -136,7 +145,13 @@ impl Registry {
 
     /// Loads a component as a version of its plugin without serving it.
     pub async fn add(&self, wasm: &[u8]) -> Result<Arc<Plugin>, RegistryError> {
-        let plugin = Arc::new(self.engine.load(wasm).await?);
+        self.insert(self.engine.load(wasm).await?)
+    }
+
+    /// Adds a loaded component as a version of its plugin without serving
+    /// it (after whatever checks the caller makes between load and insert).
+    pub fn insert(&self, plugin: Plugin) -> Result<Arc<Plugin>, RegistryError> {
+        let plugin = Arc::new(plugin);
         let mut slots = self.slots.write().expect("registry lock");
         let slot = slots.entry(plugin.name.clone()).or_default();
         if let Some(existing) = slot.versions.iter().find(|p| p.version == plugin.version) {
@@ -225,8 +240,10 @@ impl Registry {
                             .duration_since(SystemTime::UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs()),
                         serving: slot.serving.as_ref().is_some_and(|s| Arc::ptr_eq(s, p)),
+                        usage: p.usage.snapshot(),
                     })
                     .collect(),
+                usage: slot.serving.as_ref().map(|s| s.usage.snapshot()).unwrap_or_default(),
             })
             .collect()
     }

@@ -43,6 +43,9 @@ pub struct SessionPolicy {
     pub queue_patience: Duration,
     /// A session still starting after this long is given up.
     pub start_timeout: Duration,
+    /// The longest a session is given at start, whatever its lab asks
+    /// (`None`: each lab's own).
+    pub max_ttl: Option<Duration>,
 }
 
 impl Default for SessionPolicy {
@@ -53,6 +56,7 @@ impl Default for SessionPolicy {
             idle_timeout: Duration::from_secs(30 * 60),
             queue_patience: Duration::from_secs(120),
             start_timeout: Duration::from_secs(5 * 60),
+            max_ttl: None,
         }
     }
 }
@@ -63,6 +67,9 @@ pub enum SessionError {
     /// No such lab.
     #[error("there is no lab `{0}`")]
     UnknownLab(String),
+    /// An administrator disabled the lab.
+    #[error("the lab `{0}` is disabled for now")]
+    LabDisabled(String),
     /// No such session (or not the caller's).
     #[error("there is no session `{0}`")]
     NotFound(String),
@@ -130,9 +137,12 @@ pub struct Sessions {
 struct Inner {
     store: Store,
     runtime: Arc<dyn Runtime>,
-    policy: SessionPolicy,
+    /// Administrators change it at run time.
+    policy: RwLock<SessionPolicy>,
     clock: Arc<dyn Clock>,
     labs: RwLock<HashMap<String, Arc<LabEnvironment>>>,
+    /// Labs an administrator disabled: they neither start nor pool.
+    disabled_labs: RwLock<HashSet<String>>,
     /// Admission (count, then insert) is one step per server, so two
     /// starts cannot both take the last seat.
     admission: tokio::sync::Mutex<()>,
@@ -146,7 +156,7 @@ struct Inner {
 
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sessions").field("policy", &self.inner.policy).finish_non_exhaustive()
+        f.debug_struct("Sessions").field("policy", &self.policy()).finish_non_exhaustive()
     }
 }
 
@@ -162,9 +172,10 @@ impl Sessions {
             inner: Arc::new(Inner {
                 store,
                 runtime,
-                policy,
+                policy: RwLock::new(policy),
                 clock,
                 labs: RwLock::default(),
+                disabled_labs: RwLock::default(),
                 admission: tokio::sync::Mutex::new(()),
                 filling: Mutex::default(),
                 activity_written: Mutex::default(),
@@ -178,9 +189,31 @@ impl Sessions {
         self.inner.labs.write().expect("labs lock").insert(lab.lab.clone(), Arc::new(lab));
     }
 
+    /// Forgets every lab but `keep` (labs gone from disk after a reload);
+    /// their running sessions go on until they end.
+    pub fn retain_labs(&self, keep: &HashSet<String>) {
+        self.inner.labs.write().expect("labs lock").retain(|id, _| keep.contains(id));
+    }
+
     /// The labs that can be started.
     pub fn labs(&self) -> Vec<Arc<LabEnvironment>> {
+        let disabled = self.inner.disabled_labs.read().expect("labs lock");
+        self.inner.labs.read().expect("labs lock").values().filter(|l| !disabled.contains(&l.lab)).cloned().collect()
+    }
+
+    /// The lab environments known, disabled ones included.
+    pub fn all_labs(&self) -> Vec<Arc<LabEnvironment>> {
         self.inner.labs.read().expect("labs lock").values().cloned().collect()
+    }
+
+    /// Disables exactly the labs in `disabled`.
+    pub fn set_disabled_labs(&self, disabled: HashSet<String>) {
+        *self.inner.disabled_labs.write().expect("labs lock") = disabled;
+    }
+
+    /// Whether `lab` is disabled.
+    pub fn lab_disabled(&self, lab: &str) -> bool {
+        self.inner.disabled_labs.read().expect("labs lock").contains(lab)
     }
 
     /// Runs `hook` with the id of every session that ends from now on.
@@ -199,8 +232,18 @@ impl Sessions {
     }
 
     /// The rules in force.
-    pub fn policy(&self) -> &SessionPolicy {
-        &self.inner.policy
+    pub fn policy(&self) -> SessionPolicy {
+        self.inner.policy.read().expect("policy lock").clone()
+    }
+
+    /// Puts new rules in force; sessions already running keep their time.
+    pub fn set_policy(&self, policy: SessionPolicy) {
+        *self.inner.policy.write().expect("policy lock") = policy;
+    }
+
+    /// The time a session of `lab` is given at start, under the cap.
+    fn start_ttl(&self, lab: &LabEnvironment) -> Duration {
+        self.policy().max_ttl.map_or(lab.lifetime.ttl, |cap| lab.lifetime.ttl.min(cap))
     }
 
     /// One session.

@@ -15,7 +15,7 @@ impl Sessions {
             if entry.phase != Phase::Pooled {
                 continue;
             }
-            let claimed = apply(&entry, Event::Claimed { owner: owner.to_owned(), at: now, ttl: lab.lifetime.ttl })?;
+            let claimed = apply(&entry, Event::Claimed { owner: owner.to_owned(), at: now, ttl: self.start_ttl(lab) })?;
             if self.inner.store.update_session(&claimed).await? {
                 return Ok(Some(claimed));
             }

@@ -28,7 +28,7 @@ impl Sessions {
     /// One pass over the live sessions.
     pub async fn reap(&self) -> Result<ReapReport, SessionError> {
         let now = self.now();
-        let policy = &self.inner.policy;
+        let policy = self.policy();
         let mut report = ReapReport::default();
         for session in self.inner.store.live_sessions().await? {
             match session.phase {

@@ -44,6 +44,9 @@ impl Sessions {
     /// Starts `lab` for `owner`, or resumes their running session of it.
     #[tracing::instrument(skip(self))]
     pub async fn start(&self, owner: &str, lab: &str) -> Result<Started, SessionError> {
+        if self.lab_disabled(lab) {
+            return Err(SessionError::LabDisabled(lab.to_owned()));
+        }
         let lab = self.lab(lab)?;
         let admitted = {
             let _one_at_a_time = self.inner.admission.lock().await;
@@ -72,7 +75,7 @@ impl Sessions {
     /// admission counts it.
     async fn admit(&self, owner: &str, lab: &LabEnvironment) -> Result<Admitted, SessionError> {
         let store = &self.inner.store;
-        let policy = &self.inner.policy;
+        let policy = self.policy();
         let now = self.now();
         let mine = store.sessions_of(owner, true).await?;
         // A second click while it starts, or a return to a running lab.
@@ -80,9 +83,10 @@ impl Sessions {
             store.dequeue(owner).await?;
             return Ok(Admitted::Resumed(same.clone()));
         }
-        if mine.len() as u32 >= policy.max_per_learner {
+        let cap = store.user_session_cap(owner).await?.unwrap_or(policy.max_per_learner);
+        if mine.len() as u32 >= cap {
             return Err(SessionError::LearnerLimit {
-                limit: policy.max_per_learner,
+                limit: cap,
                 running: mine.into_iter().map(|s| s.id).collect(),
             });
         }
@@ -129,7 +133,7 @@ impl Sessions {
         };
         match created {
             Ok(()) => {
-                let ready = apply(&session, Event::Ready { at: self.now(), ttl: lab.lifetime.ttl })?;
+                let ready = apply(&session, Event::Ready { at: self.now(), ttl: self.start_ttl(lab) })?;
                 if let Err(e) = self.save(&ready).await {
                     // Ended meanwhile (the reaper gave up on it): its
                     // environment must not outlive the row.

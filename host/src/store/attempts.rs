@@ -92,3 +92,45 @@ impl Store {
         row.as_ref().map(attempt_from).transpose()
     }
 }
+
+/// A learner's record on one task, over every attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// The lab.
+    pub lab: String,
+    /// The task.
+    pub task: String,
+    /// Checks run.
+    pub attempts: i64,
+    /// When it first passed, if it did.
+    pub first_passed_at: Option<i64>,
+    /// The last check.
+    pub last_attempt_at: i64,
+}
+
+const RECORD: &str = "SELECT lab, task, COUNT(*) AS attempts, \
+     MIN(CASE WHEN status = 'passed' THEN created_at END) AS first_passed_at, MAX(created_at) AS last_attempt_at FROM attempts";
+
+fn record_from(row: &AnyRow) -> Result<TaskRecord, StoreError> {
+    Ok(TaskRecord {
+        lab: row.try_get("lab")?,
+        task: row.try_get("task")?,
+        attempts: row.try_get("attempts")?,
+        first_passed_at: row.try_get("first_passed_at")?,
+        last_attempt_at: row.try_get("last_attempt_at")?,
+    })
+}
+
+impl Store {
+    /// `owner`'s record on every task they ever checked, across sessions.
+    pub async fn progress_of(&self, owner: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!("{RECORD} WHERE owner = $1 GROUP BY lab, task ORDER BY lab, task")).bind(owner).fetch_all(&self.pool).await?;
+        rows.iter().map(record_from).collect()
+    }
+
+    /// The record on every task checked in one session.
+    pub async fn progress_in(&self, session_id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!("{RECORD} WHERE session_id = $1 GROUP BY lab, task ORDER BY lab, task")).bind(session_id).fetch_all(&self.pool).await?;
+        rows.iter().map(record_from).collect()
+    }
+}

@@ -12,6 +12,7 @@ mod audit;
 mod migrations;
 mod queue;
 mod sessions;
+mod settings;
 mod users;
 mod workspaces;
 
@@ -22,9 +23,10 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
-pub use attempts::AttemptRow;
+pub use attempts::{AttemptRow, TaskRecord};
 pub use audit::AuditEntry;
 pub use queue::QueuePlace;
+pub use users::{AccountChange, AccountRow};
 
 /// Which database a store speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -157,3 +157,84 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// What an administrator may change of an account; `None` leaves a field.
+#[derive(Clone, Debug, Default)]
+pub struct AccountChange {
+    /// A new role.
+    pub role: Option<Role>,
+    /// Disable (`Some(true)`) or enable the account.
+    pub disabled: Option<bool>,
+    /// Its own session cap (`Some(None)` clears it).
+    pub max_sessions: Option<Option<u32>>,
+}
+
+/// An account as administrators list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    /// The user.
+    pub user: User,
+    /// Whether it is disabled.
+    pub disabled: bool,
+    /// Its own session cap, over the server's default.
+    pub max_sessions: Option<u32>,
+}
+
+impl Store {
+    /// Every account (users with a login or a single sign-on identity), by login.
+    pub async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, u.disabled_at, u.max_sessions FROM users u WHERE u.kind <> 'guest' ORDER BY u.login, u.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from).collect()
+    }
+
+    /// One user, account or guest, whatever their state.
+    pub async fn user_row(&self, id: &str) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, u.disabled_at, u.max_sessions FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from).transpose()
+    }
+
+    /// Applies `change` to user `id`; whether the user exists.
+    pub async fn change_account(&self, id: &str, change: &AccountChange, now: i64) -> Result<bool, StoreError> {
+        let mut found = self.user_row(id).await?.is_some();
+        if let Some(role) = change.role {
+            found &= sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(&self.pool).await?.rows_affected() == 1;
+        }
+        if let Some(disabled) = change.disabled {
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(disabled.then_some(now)).bind(id).execute(&self.pool).await?;
+        }
+        if let Some(cap) = change.max_sessions {
+            sqlx::query("UPDATE users SET max_sessions = $1 WHERE id = $2").bind(cap.map(i64::from)).bind(id).execute(&self.pool).await?;
+        }
+        Ok(found)
+    }
+
+    /// A learner's own session cap, if an administrator set one.
+    pub async fn user_session_cap(&self, id: &str) -> Result<Option<u32>, StoreError> {
+        let row = sqlx::query("SELECT max_sessions FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let cap: Option<i64> = match row {
+            Some(r) => r.try_get("max_sessions")?,
+            None => None,
+        };
+        Ok(cap.map(|c| c.clamp(0, i64::from(u32::MAX)) as u32))
+    }
+
+    /// How many enabled administrators there are (the last one may not be
+    /// demoted or disabled).
+    pub async fn count_enabled_admins(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL AND kind <> 'guest'").fetch_one(&self.pool).await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+fn account_from(row: &sqlx::any::AnyRow) -> Result<AccountRow, StoreError> {
+    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    let cap: Option<i64> = row.try_get("max_sessions")?;
+    Ok(AccountRow { user: user_from(row)?, disabled: disabled_at.is_some(), max_sessions: cap.map(|c| c.clamp(0, i64::from(u32::MAX)) as u32) })
+}
