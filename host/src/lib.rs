@@ -25,3 +25,4 @@ pub mod store;
 pub mod terminals;
 pub mod toolchain;
 pub mod web;
+pub mod workshops;

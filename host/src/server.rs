@@ -79,6 +79,11 @@ impl AppState {
 }
 
 impl AppState {
+    /// Workshop operations over this server's parts.
+    pub fn workshops(&self) -> crate::workshops::Workshops<'_> {
+        crate::workshops::Workshops { store: self.sessions.store(), sessions: &self.sessions, labs: &self.labs }
+    }
+
     /// The run-time settings over this server's parts.
     pub fn settings(&self) -> crate::settings::Settings {
         crate::settings::Settings { store: self.sessions.store().clone(), sessions: self.sessions.clone(), hints: self.hint_limiter.clone() }
@@ -145,19 +150,35 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     // Limits and disabled labs an administrator set, here or on another
     // replica, hold from the first request and follow later changes.
-    let settings = state.settings();
-    if let Err(e) = settings.refresh().await {
+    if let Err(e) = state.settings().refresh().await {
         tracing::warn!(error = %e, "could not read the settings; serving with the configured limits");
     }
-    let refresh = settings.spawn_refresh(SETTINGS_REFRESH);
+    let housekeeping = spawn_housekeeping(state.clone());
     tracing::info!(address = %listener.local_addr()?, "serving");
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await;
-    refresh.abort();
+    housekeeping.abort();
     served
 }
 
-/// How often a replica re-reads the settings others may have changed.
-const SETTINGS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often a replica re-reads the settings others may have changed and
+/// ends the workshops whose time is up.
+const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HOUSEKEEPING);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.settings().refresh().await {
+                tracing::warn!(error = %e, "could not read the settings");
+            }
+            if let Err(e) = state.workshops().sweep(crate::api::sessions::now()).await {
+                tracing::warn!(error = %e, "could not end the expired workshops");
+            }
+        }
+    })
+}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

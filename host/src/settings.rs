@@ -169,20 +169,6 @@ impl Settings {
         self.sessions.set_disabled_labs(self.disabled_labs().await?);
         Ok(())
     }
-
-    /// Refreshes every `every` until the process ends.
-    pub fn spawn_refresh(self, every: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.refresh().await {
-                    tracing::warn!(error = %e, "could not read the settings");
-                }
-            }
-        })
-    }
 }
 
 #[cfg(test)]

@@ -10,40 +10,10 @@ use proctor::config::Config;
 use proctor_tests::{
     docker_enabled,
     http::{self, guest, request},
+    terminal_socket::{connect, read_until, refused, send},
 };
 use serde_json::json;
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(port: u16, path: &str, auth: &str) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{port}{path}").into_client_request().unwrap();
-    request.headers_mut().insert("Authorization", auth.parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens").0
-}
-
-/// Reads output until it contains `needle`; everything read, or a panic at
-/// the deadline.
-async fn read_until(socket: &mut Socket, needle: &str) -> String {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !seen.contains(needle) {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {needle:?} in the terminal; it showed {seen:?}"));
-        match message {
-            Some(Ok(Message::Binary(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
-            Some(Ok(Message::Close(frame))) => panic!("closed ({frame:?}) before {needle:?}; it showed {seen:?}"),
-            Some(Ok(_)) => {}
-            other => panic!("the socket failed: {other:?}; it showed {seen:?}"),
-        }
-    }
-    seen
-}
-
-async fn send(socket: &mut Socket, keys: &str) {
-    socket.send(Message::Binary(keys.as_bytes().to_vec().into())).await.unwrap();
-}
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_its_session() {
@@ -79,9 +49,7 @@ async fn a_terminal_answers_resizes_survives_a_dropped_connection_and_ends_with_
 
     // Someone else cannot attach.
     let bo = guest(port).await;
-    let mut foreign = format!("ws://127.0.0.1:{port}{ws}").into_client_request().unwrap();
-    foreign.headers_mut().insert("Authorization", bo.parse().unwrap());
-    assert!(tokio_tungstenite::connect_async(foreign).await.is_err(), "another learner's terminal is not theirs");
+    assert!(refused(port, &ws, &bo).await, "another learner's terminal is not theirs");
 
     let listed = request(port, "GET", &format!("/api/v1/sessions/{id}/terminals"), &auth, None).await;
     assert_eq!(listed.json[0]["viewers"], 1, "{listed:?}");

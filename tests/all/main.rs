@@ -23,3 +23,4 @@ mod sandbox;
 mod sessions;
 mod store;
 mod terminals;
+mod workshops;

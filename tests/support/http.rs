@@ -119,3 +119,56 @@ pub async fn start_as_guest(port: u16, lab: &str) -> (String, String, crate::Eng
     let cleanup = crate::EngineCleanup::default().label("dev.proctor.session", &id);
     (auth, id, cleanup)
 }
+
+/// Creates an account with `role` on `store` and logs it in: its
+/// `Authorization` value.
+pub async fn account(port: u16, store: &proctor::store::Store, login: &str, role: proctor::auth::Role) -> String {
+    const PASSWORD: &str = "correct horse battery";
+    proctor::auth::accounts::create(store, login, role, Some(PASSWORD), 1).await.expect("the account is created");
+    let answer = request(port, "POST", "/api/v1/auth/login", &[], Some(&serde_json::json!({"login": login, "password": PASSWORD}))).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    format!("Bearer {}", answer.json["token"].as_str().expect("a token"))
+}
+
+/// A server-sent event stream read off a raw connection.
+pub struct EventStream {
+    reader: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl EventStream {
+    /// Opens `path` as an event stream with `auth`; panics unless it is one.
+    pub async fn open(port: u16, path: &str, auth: &str) -> EventStream {
+        use tokio::io::AsyncBufReadExt;
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nAccept: text/event-stream\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut headers = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await.unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            headers.push_str(&line);
+        }
+        assert!(headers.starts_with("HTTP/1.1 200"), "{headers}");
+        assert!(headers.to_lowercase().contains("content-type: text/event-stream"), "{headers}");
+        EventStream { reader }
+    }
+
+    /// The next event's data as JSON, within 20 seconds.
+    pub async fn next(&mut self) -> Value {
+        use tokio::io::AsyncBufReadExt;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let mut line = String::new();
+            let read = tokio::time::timeout_at(deadline, self.reader.read_line(&mut line)).await.expect("an event within 20 s");
+            assert!(read.unwrap() > 0, "the stream ended");
+            // Chunk sizes, keep-alive comments and event names are skipped.
+            if let Some(data) = line.strip_prefix("data: ") {
+                return serde_json::from_str(data.trim_end()).expect("the event's data is JSON");
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     ApiError,
     extract::Json as Body,
-    identity::{Caller, PeerAddress, PresentedToken, TOKEN_COOKIE},
+    identity::{Caller, PeerAddress, PresentedToken, with_token_cookie},
 };
 use crate::{
     auth::{
@@ -116,13 +116,6 @@ impl From<AccountError> for ApiError {
     }
 }
 
-fn with_cookie(mut response: Response, value: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
 /// Logs in with a login and a password. Five failures per account, or
 /// twenty per address, within 15 minutes lock further tries for the rest
 /// of the window (429 with `Retry-After`).
@@ -131,15 +124,15 @@ fn with_cookie(mut response: Response, value: &str) -> Response {
 async fn login(State(state): State<AppState>, PeerAddress(address): PeerAddress, Body(req): Body<Login>) -> Result<Response, ApiError> {
     let now = SystemClock.now();
     let (user, token) = accounts::login(state.sessions.store(), &req.login, &req.password, &address, now, LoginLimits::default()).await?;
-    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", LOGIN_TTL.as_secs());
-    Ok(with_cookie(Json(LoggedIn { user: Me::from(&user), token }).into_response(), &cookie))
+    let response = Json(LoggedIn { user: Me::from(&user), token: token.clone() }).into_response();
+    Ok(with_token_cookie(response, Some(&token), LOGIN_TTL.as_secs()))
 }
 
 /// Logs out: the token presented is revoked and the cookie cleared.
 #[utoipa::path(post, path = "/auth/logout", tag = "identity", responses((status = 204)))]
 async fn logout(State(state): State<AppState>, Caller(_): Caller, PresentedToken(token): PresentedToken) -> Result<Response, ApiError> {
     state.sessions.store().revoke_token(&token_digest(&token), SystemClock.now()).await.map_err(|e| ApiError::internal("could not revoke the token", &e))?;
-    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &format!("{TOKEN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")))
+    Ok(with_token_cookie(StatusCode::NO_CONTENT.into_response(), None, 0))
 }
 
 /// Who the token belongs to.

@@ -4,15 +4,18 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiError, identity::TOKEN_COOKIE};
+use super::{ApiError, identity::with_token_cookie};
 use crate::{server::AppState, sessions::Clock};
+
+/// A guest's browser keeps its token for a year.
+pub const GUEST_COOKIE_AGE: u64 = 365 * 24 * 3600;
 
 /// A new guest learner and their token.
 #[derive(Serialize, ToSchema)]
@@ -31,12 +34,8 @@ async fn create_guest(State(state): State<AppState>) -> Result<Response, ApiErro
     let (user, token) = crate::auth::issue_guest(state.sessions.store(), now)
         .await
         .map_err(|e| ApiError::internal("could not create a guest", &e))?;
-    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000");
-    let mut response = (StatusCode::CREATED, Json(GuestCreated { user_id: user.id, token })).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    let response = (StatusCode::CREATED, Json(GuestCreated { user_id: user.id, token: token.clone() })).into_response();
+    Ok(with_token_cookie(response, Some(&token), GUEST_COOKIE_AGE))
 }
 
 /// The identity routes.

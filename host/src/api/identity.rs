@@ -90,3 +90,33 @@ impl FromRequestParts<AppState> for Caller {
         }
     }
 }
+
+/// The caller when the request carries a live token, `None` when it
+/// carries none (or an unknown one): for endpoints anyone may call, that
+/// answer those they know differently (joining a workshop again).
+pub struct MaybeCaller(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await {
+            Ok(Caller(user)) => Ok(MaybeCaller(Some(user))),
+            Err(e) if e.code == "unauthenticated" => Ok(MaybeCaller(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Sets the browser's token cookie on `response` (HttpOnly, SameSite=Strict,
+/// for `max_age` seconds); `None` clears it.
+pub fn with_token_cookie(mut response: axum::response::Response, token: Option<&str>, max_age: u64) -> axum::response::Response {
+    let cookie = match token {
+        Some(token) => format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"),
+        None => format!("{TOKEN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    response
+}

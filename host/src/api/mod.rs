@@ -14,6 +14,7 @@ pub mod rate;
 pub mod sessions;
 pub mod tasks;
 pub mod terminals;
+pub mod workshops;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(tasks::router())
         .merge(terminals::router())
+        .merge(workshops::router())
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let doc = std::sync::Arc::new(doc);

@@ -45,16 +45,10 @@ pub struct SessionView {
 impl SessionView {
     /// The view of `s` at `now` (ms since the epoch).
     pub(crate) fn of(s: &Session, now: i64) -> SessionView {
-        let status = match s.phase {
-            Phase::Starting | Phase::Pooled => "starting",
-            Phase::Running => "running",
-            Phase::Ending | Phase::Ended => "ended",
-            Phase::Failed => "failed",
-        };
         SessionView {
             id: s.id.clone(),
             lab: s.lab.clone(),
-            status,
+            status: s.phase.status(),
             created_at: s.created_at,
             started_at: s.started_at,
             expires_at: s.expires_at,

@@ -132,11 +132,20 @@ async fn attach(
 ) -> Result<Response, ApiError> {
     let session = state.sessions.get_owned(&id, &user.id).await?;
     let attachment = state.terminals.attach(&session.id, &tid)?;
-    Ok(upgrade.on_upgrade(move |socket| relay(socket, attachment)))
+    Ok(upgrade.on_upgrade(move |socket| relay(socket, attachment, Viewer::Typist)))
+}
+
+/// What a viewer may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Viewer {
+    /// Types and resizes: the learner.
+    Typist,
+    /// Only watches: an instructor; what it sends is ignored.
+    Watcher,
 }
 
 /// Carries one viewer's socket until either side ends.
-async fn relay(mut socket: WebSocket, attachment: Attachment) {
+pub(crate) async fn relay(mut socket: WebSocket, attachment: Attachment, viewer: Viewer) {
     let Attachment { scrollback, mut events, input } = attachment;
     if !scrollback.is_empty() && socket.send(Message::Binary(scrollback)).await.is_err() {
         return;
@@ -156,6 +165,7 @@ async fn relay(mut socket: WebSocket, attachment: Attachment) {
                 Err(RecvError::Closed) => break "the terminal ended".to_owned(),
             },
             message = socket.recv() => match message {
+                Some(Ok(Message::Binary(_) | Message::Text(_))) if viewer == Viewer::Watcher => {}
                 Some(Ok(Message::Binary(bytes))) => {
                     if let Err(e) = input.write(&bytes).await {
                         break e.to_string();

@@ -73,11 +73,16 @@ pub fn token_digest(token: &str) -> String {
 
 /// Creates a guest learner and the browser token that identifies them.
 pub async fn issue_guest(store: &Store, now: i64) -> Result<(User, String), StoreError> {
+    issue_named_guest(store, None, now).await
+}
+
+/// Creates a guest learner known by `name` (a workshop's participant).
+pub async fn issue_named_guest(store: &Store, name: Option<&str>, now: i64) -> Result<(User, String), StoreError> {
     let user = User {
         id: format!("u{:016x}", rand::random::<u64>()),
         kind: "guest".into(),
         role: Role::Learner,
-        name: None,
+        name: name.map(str::to_owned),
         created_at: now,
         login: None,
         must_change_password: false,

@@ -47,6 +47,17 @@ impl Phase {
         }
     }
 
+    /// The coarser status learners see: `starting`, `running`, `ended`
+    /// or `failed`.
+    pub fn status(self) -> &'static str {
+        match self {
+            Phase::Starting | Phase::Pooled => "starting",
+            Phase::Running => "running",
+            Phase::Ending | Phase::Ended => "ended",
+            Phase::Failed => "failed",
+        }
+    }
+
     /// Reads a stored name.
     pub fn parse(s: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.as_str() == s)
@@ -70,6 +81,8 @@ pub enum EndReason {
     Idle,
     /// An administrator ended it.
     Admin,
+    /// Its workshop ended, or the instructor freed its seat.
+    Workshop,
     /// Its environment disappeared (found missing at reconcile).
     Lost,
 }
@@ -82,13 +95,14 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::Idle => "idle",
             EndReason::Admin => "admin",
+            EndReason::Workshop => "workshop",
             EndReason::Lost => "lost",
         }
     }
 
     /// Reads a stored name.
     pub fn parse(s: &str) -> Option<EndReason> {
-        [EndReason::Learner, EndReason::Expired, EndReason::Idle, EndReason::Admin, EndReason::Lost]
+        [EndReason::Learner, EndReason::Expired, EndReason::Idle, EndReason::Admin, EndReason::Workshop, EndReason::Lost]
             .into_iter()
             .find(|r| r.as_str() == s)
     }

@@ -14,6 +14,7 @@ mod queue;
 mod sessions;
 mod settings;
 mod users;
+mod workshops;
 mod workspaces;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -27,6 +28,7 @@ pub use attempts::{AttemptRow, TaskRecord};
 pub use audit::AuditEntry;
 pub use queue::QueuePlace;
 pub use users::{AccountChange, AccountRow};
+pub use workshops::{SeatRow, WorkshopRow};
 
 /// Which database a store speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
