@@ -38,3 +38,5 @@ CREATE TABLE workshop_seats (
     freed_at    BIGINT
 );
 CREATE INDEX workshop_seats_workshop ON workshop_seats (workshop_id, freed_at);
+-- One learner per seat, even when two replicas seat two learners at once.
+CREATE UNIQUE INDEX workshop_seats_taken ON workshop_seats (workshop_id, seat) WHERE freed_at IS NULL;
