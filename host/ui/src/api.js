@@ -40,17 +40,18 @@ function becomeGuest() {
 
 /**
  * Calls the API. Options: `method`, `json` (a body to send as JSON), `body`
- * (raw bytes or text), `as` ("json" default, "bytes", "none"), `identify`
- * (default true: on 401 get a guest identity and ask again; false: answer
- * 401 as an error), `signal`.
+ * (raw bytes or text) with its `type` (default application/octet-stream),
+ * `as` ("json" default, "bytes", "none"), `identify` (default true: on 401
+ * get a guest identity and ask again; false: answer 401 as an error),
+ * `signal`.
  */
-export async function api(path, { method = "GET", json, body, as = "json", identify = true, signal } = {}) {
+export async function api(path, { method = "GET", json, body, type = "application/octet-stream", as = "json", identify = true, signal } = {}) {
   const headers = {};
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);
   } else if (body !== undefined) {
-    headers["Content-Type"] = "application/octet-stream";
+    headers["Content-Type"] = type;
   }
   for (let attempt = 0; ; attempt++) {
     let res;
@@ -82,8 +83,18 @@ export function query(params) {
   return s ? `?${s}` : "";
 }
 
+/** The WebSocket URL of the API path `path`. */
+export function socketUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${BASE}${path}`;
+}
+
 /** The WebSocket URL of a terminal. */
 export function terminalSocketUrl(session, terminal) {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${BASE}/sessions/${encodeURIComponent(session)}/terminals/${encodeURIComponent(terminal)}/ws`;
+  return socketUrl(`/sessions/${encodeURIComponent(session)}/terminals/${encodeURIComponent(terminal)}/ws`);
+}
+
+/** The URL of an API path, for what fetch does not open (EventSource, links). */
+export function apiUrl(path) {
+  return BASE + path;
 }

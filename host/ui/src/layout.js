@@ -1,5 +1,7 @@
-// The frame shared by the pages: a top bar with the product's name.
+// The frame shared by the pages: a top bar with the product's name and
+// the account's links.
 
+import { accountLinks } from "./admin/account.js";
 import { h } from "./dom.js";
 
 /** The top bar; `extra` goes after the brand (breadcrumbs, session controls). */
@@ -7,7 +9,8 @@ export function topbar(...extra) {
   return h("header", { class: "topbar" },
     h("a", { class: "brand", href: "/", "aria-label": "Proctor: all labs" },
       h("span", { class: "brand-mark", "aria-hidden": "true" }, ">_"), "Proctor"),
-    extra);
+    extra,
+    accountLinks());
 }
 
 /** Sets the document title. */

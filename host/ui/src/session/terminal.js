@@ -11,7 +11,8 @@ import { Terminal } from "@xterm/xterm";
 import { ApiError, NetworkError, api, terminalSocketUrl } from "../api.js";
 import { h } from "../dom.js";
 
-const THEME = {
+/** The terminals' colours, shared with the read-only views of the admin area. */
+export const THEME = {
   background: "#0b0f19",
   foreground: "#e4e8f1",
   cursor: "#9ec5ff",
@@ -21,6 +22,9 @@ const THEME = {
   brightBlack: "#5e6a82", brightRed: "#ff9c9c", brightGreen: "#95f0c0", brightYellow: "#ffd98f",
   brightBlue: "#a3c6ff", brightMagenta: "#e2b8ff", brightCyan: "#98e7f2", brightWhite: "#ffffff",
 };
+
+/** The terminals' font. */
+export const FONT = '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace';
 
 const encoder = new TextEncoder();
 
@@ -49,7 +53,7 @@ export class TerminalView {
     this.el = h("div", { class: "term", "data-terminal": id }, this.banner, this.screen);
 
     this.term = new Terminal({
-      fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace',
+      fontFamily: FONT,
       fontSize: 14,
       cursorBlink: true,
       scrollback: 5000,
