@@ -6,6 +6,7 @@ mod admin;
 mod api_files;
 mod api_sessions;
 mod api_tasks;
+mod admin_manage;
 mod api_terminals;
 mod authorization;
 mod benches;

@@ -2,12 +2,15 @@
 //! session. Every check is recorded as an attempt with the capability calls
 //! it made, so the grade can be replayed exactly with `proctor judge run`.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use crate::{
     capabilities::{Environment, fixture::Fixture, record::Recorder},
     labs::Lab,
-    plugins::{CallContext, Hint, Registry, Task, Verdict},
+    plugins::{CallContext, Hint, Registry, Status, Task, Verdict},
     runtime::session_env::SessionEnvironment,
     sessions::{Clock, Phase, Session, SessionError, Sessions, SystemClock},
     store::AttemptRow,
@@ -76,6 +79,7 @@ pub async fn check(registry: &Registry, sessions: &Sessions, lab: &Lab, session:
     let ctx = CallContext { env: recorder.clone(), grants: judge.grants.clone(), limits: judge.limits.clone() };
     let plugin_task = plugin_task(lab, session, task);
     let verdict = registry.engine().check(&plugin, &plugin_task, ctx).await;
+    plugin.usage.record(Duration::from_micros(verdict.stats.duration_us), verdict.status == Status::Error);
     let recording = Fixture {
         machines: lab.machines.iter().map(|m| m.name.clone()).collect(),
         params: plugin_task.params,
@@ -115,9 +119,8 @@ pub async fn hint(registry: &Registry, sessions: &Sessions, lab: &Lab, session: 
     let ctx = CallContext { env, grants: judge.grants.clone(), limits: judge.limits.clone() };
     let failed = attempts.iter().filter(|a| a.status != "passed").count() as u32;
     sessions.touch(&session.id).await?;
-    registry
-        .engine()
-        .hint(&plugin, &plugin_task(lab, session, task), failed, last.as_ref(), ctx)
-        .await
-        .map_err(|e| JudgingError::JudgeUnavailable(format!("the hint provider failed: {e}")))
+    let began = Instant::now();
+    let hint = registry.engine().hint(&plugin, &plugin_task(lab, session, task), failed, last.as_ref(), ctx).await;
+    plugin.usage.record(began.elapsed(), hint.is_err());
+    hint.map_err(|e| JudgingError::JudgeUnavailable(format!("the hint provider failed: {e}")))
 }

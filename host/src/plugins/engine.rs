@@ -27,7 +27,7 @@ use super::{
     host::{CallState, Gate},
     limits::{CallLimiter, Limit, LimitExceeded, Limits},
     output::{PluginOutput, Stream},
-    verdict::{CallFailure, CallStats, Hint, PluginRef, Status, Task, Verdict, guest_verdict_bytes},
+    verdict::{CallFailure, CallStats, Hint, PluginRef, Task, Verdict, guest_verdict_bytes},
 };
 use crate::capabilities::{Detached, Environment, Grants};
 
@@ -122,7 +122,8 @@ pub struct Plugin {
     pub loaded_at: SystemTime,
     /// Size of the component in bytes.
     pub size: usize,
-    /// Its calls so far.
+    /// Its calls from learners' sessions so far (offline runs and dry
+    /// runs are not counted).
     pub usage: super::usage::Usage,
     pre: InstancePre<CallState>,
     grader: Option<grader::GuestIndices>,
@@ -345,7 +346,6 @@ impl PluginEngine {
         };
         verdict.plugin = Some(plugin.reference());
         verdict.stats = invocation.stats;
-        plugin.usage.record(Duration::from_micros(verdict.stats.duration_us), verdict.status == Status::Error);
         verdict
     }
 
@@ -360,9 +360,7 @@ impl PluginEngine {
         ctx: CallContext,
     ) -> Result<Option<Hint>, CallFailure> {
         let last = last.map(wit::Verdict::from);
-        let invocation = self.invoke(plugin, ctx, Call::Hint(&task.into(), attempts, last.as_ref())).await;
-        plugin.usage.record(Duration::from_micros(invocation.stats.duration_us), invocation.reply.is_err());
-        match invocation.reply? {
+        match self.invoke(plugin, ctx, Call::Hint(&task.into(), attempts, last.as_ref())).await.reply? {
             Reply::Hint(hint) => Ok(hint.map(|h| Hint { text: h.text, level: h.level })),
             _ => unreachable!("hint answers with a hint"),
         }
