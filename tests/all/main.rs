@@ -11,6 +11,7 @@ mod api_terminals;
 mod authorization;
 mod benches;
 mod browser;
+mod browser_admin;
 mod contract;
 mod docker_runtime;
 mod docker_sessions;
