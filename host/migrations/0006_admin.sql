@@ -40,3 +40,13 @@ CREATE TABLE workshop_seats (
 CREATE INDEX workshop_seats_workshop ON workshop_seats (workshop_id, freed_at);
 -- One learner per seat, even when two replicas seat two learners at once.
 CREATE UNIQUE INDEX workshop_seats_taken ON workshop_seats (workshop_id, seat) WHERE freed_at IS NULL;
+
+-- Single sign-on attempts under way: what the callback must match (the
+-- state), prove (the PKCE verifier) and find in the ID token (the nonce).
+CREATE TABLE oidc_logins (
+    state      TEXT PRIMARY KEY,
+    verifier   TEXT NOT NULL,
+    nonce      TEXT NOT NULL,
+    return_to  TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -38,6 +38,8 @@ pub struct Config {
     pub sessions: SessionsConfig,
     /// The Docker runtime.
     pub docker: DockerConfig,
+    /// Single sign-on with an OpenID Connect issuer (`[oidc]`); off when absent.
+    pub oidc: Option<crate::auth::oidc::OidcConfig>,
 }
 
 /// Docker runtime settings.
@@ -199,6 +201,7 @@ impl Default for Config {
             plugins: PluginsConfig::default(),
             sessions: SessionsConfig::default(),
             docker: DockerConfig::default(),
+            oidc: None,
         }
     }
 }

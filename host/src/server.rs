@@ -40,6 +40,8 @@ pub struct AppState {
     pub terminals: Terminals,
     /// What `/metrics` reports.
     pub metrics: Metrics,
+    /// The single sign-on issuer, when one is configured.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             let (terminals, session) = (closing.clone(), session.to_owned());
             tokio::spawn(async move { terminals.close(&session).await });
         }));
+        let oidc = config.oidc.clone().map(|c| Arc::new(crate::auth::oidc::Oidc::new(c)));
         let labs = Arc::new(LiveCatalog::new(labs, config.scenarios_dir.clone(), config.sessions.default_lifetime()));
         AppState {
             registry,
@@ -74,6 +77,7 @@ impl AppState {
             hint_limiter: Arc::new(hint_limiter),
             terminals,
             metrics: Metrics::default(),
+            oidc,
         }
     }
 }

@@ -3,10 +3,10 @@
 
 mod accounts;
 mod admin;
+mod admin_manage;
 mod api_files;
 mod api_sessions;
 mod api_tasks;
-mod admin_manage;
 mod api_terminals;
 mod authorization;
 mod benches;
@@ -23,6 +23,7 @@ mod labs;
 mod offline;
 mod sandbox;
 mod sessions;
+mod sso;
 mod store;
 mod terminals;
 mod workshops;

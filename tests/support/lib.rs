@@ -5,6 +5,7 @@ pub mod databases;
 pub mod engine_proxy;
 pub mod http;
 pub mod memory_runtime;
+pub mod oidc_issuer;
 pub mod terminal_socket;
 
 use std::{

@@ -9,6 +9,7 @@ pub mod files;
 pub mod guests;
 pub mod identity;
 pub mod labs;
+pub mod oidc;
 pub mod progress;
 pub mod rate;
 pub mod sessions;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(files::router())
         .merge(labs::router())
+        .merge(oidc::router())
         .merge(progress::router())
         .merge(sessions::router())
         .merge(tasks::router())

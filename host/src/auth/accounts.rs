@@ -59,16 +59,20 @@ pub enum AccountError {
 /// takes as long as a wrong password.
 static DECOY: LazyLock<String> = LazyLock::new(|| password::hash("decoy password for unknown logins"));
 
+/// Whether `login` can be a login: 2-64 letters, digits and `. _ - @`.
+pub fn valid_login(login: &str) -> bool {
+    (2..=64).contains(&login.len()) && login.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+}
+
 fn check_login(login: &str) -> Result<(), AccountError> {
-    let ok = (2..=64).contains(&login.len()) && login.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
-    if ok { Ok(()) } else { Err(AccountError::BadLogin(format!("`{login}` cannot be a login: 2-64 letters, digits and . _ - @"))) }
+    if valid_login(login) { Ok(()) } else { Err(AccountError::BadLogin(format!("`{login}` cannot be a login: 2-64 letters, digits and . _ - @"))) }
 }
 
 /// Creates an account. Without a password, a one-time password is made
 /// (returned once) that must be changed at the first login.
 pub async fn create(store: &Store, login: &str, role: Role, chosen: Option<&str>, now: i64) -> Result<(User, Option<String>), AccountError> {
     check_login(login)?;
-    if store.account(login).await?.is_some() {
+    if store.user_id_by_login(login).await?.is_some() {
         return Err(AccountError::Taken(login.to_owned()));
     }
     let (secret, one_time) = match chosen {

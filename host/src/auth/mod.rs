@@ -6,6 +6,7 @@
 //! so everything keyed by user id carries over.
 
 pub mod accounts;
+pub mod oidc;
 pub mod password;
 
 use sha2::{Digest, Sha256};

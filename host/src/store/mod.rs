@@ -10,6 +10,7 @@
 mod attempts;
 mod audit;
 mod migrations;
+mod oidc;
 mod queue;
 mod sessions;
 mod settings;
@@ -26,6 +27,7 @@ use sqlx::{
 
 pub use attempts::{AttemptRow, TaskRecord};
 pub use audit::AuditEntry;
+pub use oidc::PendingLogin;
 pub use queue::QueuePlace;
 pub use users::{AccountChange, AccountRow};
 pub use workshops::{SeatRow, WorkshopRow};

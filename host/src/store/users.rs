@@ -60,6 +60,12 @@ impl Store {
         hash.map(|h| user_from(&row).map(|u| (u, h))).transpose()
     }
 
+    /// The id of the user with `login`, whatever their state.
+    pub async fn user_id_by_login(&self, login: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT id FROM users WHERE login = $1").bind(login).fetch_optional(&self.pool).await?;
+        row.map(|r| r.try_get("id").map_err(StoreError::from)).transpose()
+    }
+
     /// Whether any account has `role`.
     pub async fn has_account_with_role(&self, role: crate::auth::Role) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = $1 AND login IS NOT NULL").bind(role.as_str()).fetch_one(&self.pool).await?;
