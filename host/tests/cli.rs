@@ -1,6 +1,7 @@
-//! The `proctor` binary as authors use it: `judge build`, `judge run`,
-//! `lab validate`, `lab test`, `lab import`, `lab new`, and `serve`
-//! answering `/healthz` and `/readyz`.
+//! The `proctor` binary as authors and administrators use it: `judge
+//! build`, `judge run`, `lab validate`, `lab test`, `lab import`, `lab new`,
+//! `serve` answering `/healthz` and `/readyz`, and `login` with `plugin
+//! push`/`list`/`rollback` hot-loading a judge while a learner's checks run.
 
 use std::{
     io::{Read, Write},
@@ -34,7 +35,7 @@ fn first_steps() -> PathBuf {
 }
 
 fn case(name: &str) -> PathBuf {
-    workspace().join("judges/first-steps/cases").join(format!("{name}.json"))
+    workspace().join("scenarios/first-steps/fixtures").join(format!("{name}.json"))
 }
 
 #[test]
@@ -109,11 +110,24 @@ struct Served {
 }
 
 fn get(port: u16, path: &str) -> std::io::Result<String> {
+    send(port, "GET", path, None, "")
+}
+
+/// One HTTP/1.1 exchange: the whole response, headers and all.
+fn send(port: u16, method: &str, path: &str, token: Option<&str>, json: &str) -> std::io::Result<String> {
     let mut conn = TcpStream::connect(("127.0.0.1", port))?;
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let body = if json.is_empty() { String::new() } else { format!("Content-Type: application/json\r\nContent-Length: {}\r\n", json.len()) };
+    write!(conn, "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{auth}{body}\r\n{json}")?;
     let mut response = String::new();
     conn.read_to_string(&mut response)?;
     Ok(response)
+}
+
+/// The JSON body of an exchange.
+fn json_of(response: &str) -> serde_json::Value {
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }
 
 /// Starts the server with the first-steps judge and a fresh data directory
@@ -278,6 +292,62 @@ fn probe(version: &str) -> PathBuf {
     built[0].clone()
 }
 
+/// A lab judged by the probe (no capability calls), on the base image.
+fn probe_lab(root: &Path) {
+    let dir = root.join("probe-lab");
+    std::fs::create_dir_all(dir.join("steps")).unwrap();
+    std::fs::write(dir.join("steps/one.md"), "# One\n\nNothing to do: the probe passes.\n").unwrap();
+    std::fs::write(
+        dir.join("lab.toml"),
+        "id = \"probe-lab\"\ntitle = \"Probe\"\ndescription = \"Checked by the probe.\"\ndifficulty = \"beginner\"\nduration_minutes = 5\n\n\
+         [[machines]]\nname = \"main\"\nimage = \"proctor/base:bookworm\"\n\n[judge]\nplugin = \"proctor-test-probe\"\n\n\
+         [[tasks]]\nid = \"one\"\ntitle = \"One\"\nstep = \"steps/one.md\"\n",
+    )
+    .unwrap();
+}
+
+/// Checks a task over and over until told to stop, keeping each answer's
+/// HTTP status, verdict status and judge version.
+struct Checker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checker {
+    fn start(port: u16, token: String, session: String) -> Checker {
+        use std::sync::{Arc, Mutex, atomic::AtomicBool};
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (stopping, recording) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                let answer = send(port, "POST", &format!("/api/v1/sessions/{session}/tasks/one/check"), Some(&token), "").unwrap_or_default();
+                let json = json_of(&answer);
+                let status = format!("{} {}", answer.lines().next().unwrap_or_default(), json["status"].as_str().unwrap_or("?"));
+                let version = json["verdict"]["plugin"]["version"].as_str().unwrap_or("?").to_owned();
+                recording.lock().unwrap().push((status, version));
+            }
+        });
+        Checker { stop, seen, thread }
+    }
+
+    /// Waits until a check reports `version`.
+    fn wait_for(&self, version: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.seen.lock().unwrap().iter().rev().take(3).any(|(_, v)| v == version) {
+            assert!(Instant::now() < deadline, "no check reported {version}: {:?}", self.seen.lock().unwrap().iter().rev().take(5).collect::<Vec<_>>());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn finish(self) -> Vec<(String, String)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
+        std::sync::Arc::try_unwrap(self.seen).unwrap().into_inner().unwrap()
+    }
+}
+
 #[test]
 fn the_first_admin_logs_in_from_the_cli_and_hot_loads_and_rolls_back_a_judge() {
     use std::io::BufRead;
@@ -286,13 +356,22 @@ fn the_first_admin_logs_in_from_the_cli_and_hot_loads_and_rolls_back_a_judge() {
     std::fs::create_dir_all(&judges).unwrap();
     std::fs::copy(probe("1.0.0"), judges.join("probe.wasm")).unwrap();
     let v2 = probe("2.0.0");
+    // With an engine, a learner checks a probe-judged task all along.
+    let checking = std::env::var("PROCTOR_TEST_DOCKER").is_ok_and(|v| v == "1");
+    let labs = data.join("labs");
+    std::fs::create_dir_all(&labs).unwrap();
+    if checking {
+        probe_lab(&labs);
+    } else {
+        let _ = writeln!(std::io::stderr(), "skipped the continuous checks of the hot-load test: set PROCTOR_TEST_DOCKER=1");
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server_url = format!("http://127.0.0.1:{port}");
     let mut server = proctor()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("PROCTOR_DATA_DIR", &data)
         .env("PROCTOR_JUDGES_DIR", &judges)
-        .env("PROCTOR_SCENARIOS_DIR", data.join("no-labs"))
+        .env("PROCTOR_SCENARIOS_DIR", &labs)
         .env("PROCTOR_INSTANCE", format!("cli-test-hotload-{}", std::process::id()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -329,8 +408,20 @@ fn the_first_admin_logs_in_from_the_cli_and_hot_loads_and_rolls_back_a_judge() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(data.join("credentials.json")).unwrap().permissions().mode() & 0o777, 0o600);
 
+    let checker = checking.then(|| {
+        let token = json_of(&send(port, "POST", "/api/v1/guests", None, "").unwrap())["token"].as_str().unwrap().to_owned();
+        let started = json_of(&send(port, "POST", "/api/v1/sessions", Some(&token), r#"{"lab": "probe-lab"}"#).unwrap());
+        let session = started["id"].as_str().unwrap_or_else(|| panic!("a session: {started}")).to_owned();
+        let checker = Checker::start(port, token.clone(), session.clone());
+        checker.wait_for("1.0.0");
+        (checker, token, session)
+    });
+
     let pushed = cli(&["plugin", "push", v2.to_str().unwrap()]);
     assert!(pushed.status.success() && text(&pushed).contains("2.0.0 (serving"), "{}", text(&pushed));
+    if let Some((checker, ..)) = &checker {
+        checker.wait_for("2.0.0");
+    }
     let listed = cli(&["plugin", "list"]);
     assert!(text(&listed).contains("2.0.0      false     1.0.0, 2.0.0"), "{}", text(&listed));
 
@@ -343,6 +434,22 @@ fn the_first_admin_logs_in_from_the_cli_and_hot_loads_and_rolls_back_a_judge() {
     let name = text(&listed).lines().nth(1).and_then(|l| l.split_whitespace().next()).unwrap().to_owned();
     let back = cli(&["plugin", "rollback", &name]);
     assert!(back.status.success() && text(&back).contains("serves 1.0.0 again"), "{}", text(&back));
+
+    if let Some((checker, token, session)) = checker {
+        checker.wait_for("1.0.0");
+        let refused_again = cli(&["plugin", "push", broken.to_str().unwrap()]);
+        assert!(!refused_again.status.success(), "{}", text(&refused_again));
+        std::thread::sleep(Duration::from_millis(300));
+        let seen = checker.finish();
+        send(port, "DELETE", &format!("/api/v1/sessions/{session}"), Some(&token), "").unwrap();
+        // Not one check failed across the swaps, and each reported the
+        // version serving when it started: 1, then 2, then 1 again.
+        let failed: Vec<_> = seen.iter().filter(|(status, _)| status != "HTTP/1.1 200 OK passed").collect();
+        assert!(failed.is_empty(), "{} of {} checks failed: {failed:?}", failed.len(), seen.len());
+        let mut phases: Vec<&str> = seen.iter().map(|(_, v)| v.as_str()).collect();
+        phases.dedup();
+        assert_eq!(phases, ["1.0.0", "2.0.0", "1.0.0"], "{} checks", seen.len());
+    }
     server.kill().ok();
     server.wait().ok();
     std::fs::remove_dir_all(&data).ok();
