@@ -2,7 +2,9 @@
 //! who owns the session, another learner, an author and an administrator,
 //! with the status each must get. A learner's session is theirs alone
 //! through the learner API (others get 404, as if it did not exist);
-//! staff reach sessions through `/admin`.
+//! staff reach sessions through `/admin`. Authors manage judges, labs and
+//! workshops; administrators also sessions, limits, users and the audit
+//! log; anyone may join a workshop with its code.
 
 use std::sync::Arc;
 
@@ -34,6 +36,10 @@ async fn every_endpoint_answers_each_kind_of_caller_as_it_should() {
     let started = request(port, "POST", "/api/v1/sessions", &[("Authorization", owner.as_str())], Some(&json!({"lab": "first-steps"}))).await;
     let id = started.json["id"].as_str().unwrap().to_owned();
     let s = format!("/api/v1/sessions/{id}");
+    let (lee, _) = accounts::create(&store, "lee", Role::Learner, Some("quiet harbour lamp"), 1).await.unwrap();
+    let u = format!("/api/v1/admin/users/{}", lee.id);
+    let made = request(port, "POST", "/api/v1/workshops", &[("Authorization", author.as_str())], Some(&json!({"lab": "first-steps", "seats": 10, "expires_in_minutes": 60}))).await;
+    let (w, code) = (format!("/api/v1/workshops/{}", made.json["id"].as_str().unwrap()), made.json["code"].as_str().unwrap().to_owned());
 
     let body = |v: Value| Some(v);
     // method, path, body, statuses for WHO. The owner's file calls need a
@@ -63,6 +69,27 @@ async fn every_endpoint_answers_each_kind_of_caller_as_it_should() {
         ("GET", "/api/v1/admin/sessions".into(), None, [401, 403, 403, 403, 200]),
         ("GET", format!("/api/v1/admin/sessions/{id}"), None, [401, 403, 403, 403, 200]),
         ("POST", format!("/api/v1/admin/sessions/{id}/extend"), None, [401, 403, 403, 403, 200]),
+        ("GET", "/api/v1/progress".into(), None, [401, 200, 200, 200, 200]),
+        ("GET", "/api/v1/auth/providers".into(), None, [200, 200, 200, 200, 200]),
+        ("GET", "/api/v1/auth/oidc/start".into(), None, [404, 404, 404, 404, 404]),
+        ("GET", "/api/v1/admin/labs".into(), None, [401, 403, 403, 200, 200]),
+        ("POST", "/api/v1/admin/labs/reload".into(), None, [401, 403, 403, 200, 200]),
+        ("PUT", "/api/v1/admin/labs/first-steps/enabled".into(), body(json!({"enabled": true})), [401, 403, 403, 200, 200]),
+        ("GET", "/api/v1/admin/limits".into(), None, [401, 403, 403, 403, 200]),
+        ("PUT", "/api/v1/admin/limits".into(), body(json!({})), [401, 403, 403, 403, 200]),
+        ("GET", "/api/v1/admin/users".into(), None, [401, 403, 403, 403, 200]),
+        ("POST", "/api/v1/admin/users".into(), body(json!({"login": "newcomer", "role": "learner"})), [401, 403, 403, 403, 201]),
+        ("PATCH", u.clone(), body(json!({"max_sessions": 3})), [401, 403, 403, 403, 200]),
+        ("POST", format!("{u}/password"), None, [401, 403, 403, 403, 200]),
+        ("GET", "/api/v1/workshops".into(), None, [401, 403, 403, 200, 200]),
+        ("POST", "/api/v1/workshops".into(), body(json!({"lab": "first-steps", "seats": 1, "expires_in_minutes": 60})), [401, 403, 403, 201, 201]),
+        ("GET", w.clone(), None, [401, 403, 403, 200, 200]),
+        ("DELETE", format!("{w}/seats/9"), None, [401, 403, 403, 404, 404]),
+        // Staff past the role check meet the WebSocket handshake this
+        // plain request lacks (400); the watch itself is in `workshops`.
+        ("GET", format!("{w}/seats/9/terminal"), None, [401, 403, 403, 400, 400]),
+        ("POST", "/api/v1/workshops/join".into(), body(json!({"code": code, "name": "someone"})), [201, 201, 201, 201, 201]),
+        ("DELETE", w.clone(), None, [401, 403, 403, 200, 200]),
         // Last: ending the session. The owner's DELETE ends it; asking again is
         // still 200 (already ended); the administrator's too.
         ("DELETE", s.clone(), None, [401, 200, 404, 404, 404]),

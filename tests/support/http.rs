@@ -90,13 +90,14 @@ pub async fn serve_bundled_labs(config: proctor::config::Config) -> (u16, procto
 /// is returned too.
 pub async fn serve_bundled_labs_on(
     runtime: std::sync::Arc<dyn proctor::runtime::Runtime>,
-    config: proctor::config::Config,
+    mut config: proctor::config::Config,
 ) -> (u16, proctor::sessions::Sessions, proctor::plugins::Registry) {
     use proctor::{labs::Catalog, plugins::Registry, server::AppState, sessions::Sessions};
 
+    config.scenarios_dir = crate::workspace().join("scenarios");
     let registry = Registry::new(crate::engine());
     registry.install(&crate::wasm(&crate::components().first_steps)).await.expect("the first-steps judge loads");
-    let labs = Catalog::load(&crate::workspace().join("scenarios")).expect("the bundled labs load");
+    let labs = Catalog::load(&config.scenarios_dir).expect("the bundled labs load");
     let sessions = Sessions::new(crate::databases::sqlite().await, runtime, config.sessions.policy());
     for lab in &labs.labs {
         if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
