@@ -180,8 +180,8 @@ async fn administrators_manage_accounts_and_keep_the_last_administrator() {
     let ada = account(port, &store, "ada", Role::Author).await;
     assert_eq!(request(port, "GET", "/api/v1/admin/users", &[("Authorization", ada.as_str())], None).await.status, 403);
 
-    let made = request(port, "POST", "/api/v1/admin/users", &admin, Some(&json!({"login": "noor", "role": "learner"}))).await;
-    assert_eq!((made.status, made.json["user"]["must_change_password"].as_bool()), (201, Some(true)), "{made:?}");
+    let made = request(port, "POST", "/api/v1/admin/users", &admin, Some(&json!({"login": "noor", "role": "learner", "name": "Noor A."}))).await;
+    assert_eq!((made.status, made.json["user"]["must_change_password"].as_bool(), made.json["user"]["name"].as_str()), (201, Some(true), Some("Noor A.")), "{made:?}");
     let otp = made.json["one_time_password"].as_str().unwrap().to_owned();
     let id = made.json["user"]["id"].as_str().unwrap().to_owned();
     assert_eq!(code(&request(port, "POST", "/api/v1/admin/users", &admin, Some(&json!({"login": "noor", "role": "learner"}))).await), (409, Some("login_taken")));

@@ -221,6 +221,12 @@ impl Store {
         Ok(found)
     }
 
+    /// Sets a user's display name.
+    pub async fn set_user_name(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// A learner's own session cap, if an administrator set one.
     pub async fn user_session_cap(&self, id: &str) -> Result<Option<u32>, StoreError> {
         let row = sqlx::query("SELECT max_sessions FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;

@@ -85,6 +85,8 @@ pub struct NewUser {
     /// learner, author or admin.
     #[schema(value_type = String)]
     pub role: Role,
+    /// A display name.
+    pub name: Option<String>,
 }
 
 /// An account with the password to hand over.
@@ -101,7 +103,14 @@ pub struct WithPassword {
     responses((status = 201, body = WithPassword), (status = 400), (status = 409, description = "the login is taken")))]
 async fn create(State(state): State<AppState>, Admin(admin): Admin, JsonBody(req): JsonBody<NewUser>) -> Result<(StatusCode, Json<WithPassword>), ApiError> {
     let store = state.sessions.store();
+    let name = req.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 80) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", "names are limited to 80 characters"));
+    }
     let (user, otp) = accounts::create(store, &req.login, req.role, None, SystemClock.now()).await?;
+    if let Some(name) = name {
+        store.set_user_name(&user.id, name).await.map_err(store_failed)?;
+    }
     let row = store.user_row(&user.id).await.map_err(store_failed)?.ok_or_else(|| unknown_user(&user.id))?;
     audit(&state, &admin, "user.create", req.login.clone(), Some(format!("role {}", req.role.as_str()))).await;
     let one_time_password = otp.expect("an account created without a password gets a one-time one");
