@@ -49,8 +49,7 @@ fn write_lab(root: &Path, id: &str, plugin: &str, expect: Option<&str>) {
 
 /// A server on the in-memory runtime serving the labs under `root`.
 async fn serve(store: Store, root: &Path, registry: Registry) -> (u16, Sessions) {
-    let mut config = Config::default();
-    config.scenarios_dir = root.to_path_buf();
+    let config = Config { scenarios_dir: root.to_path_buf(), ..Config::default() };
     let sessions = Sessions::new(store, Arc::new(MemoryRuntime::default()), config.sessions.policy());
     let labs = Catalog::load(root).unwrap();
     for lab in &labs.labs {

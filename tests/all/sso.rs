@@ -26,8 +26,7 @@ use serde_json::json;
 const CALLBACK: &str = "http://proctor.test/api/v1/auth/oidc/callback";
 
 async fn serve(oidc: Option<OidcConfig>) -> (u16, Sessions) {
-    let mut config = Config::default();
-    config.oidc = oidc;
+    let config = Config { oidc, ..Config::default() };
     let sessions = Sessions::new(sqlite().await, Arc::new(MemoryRuntime::default()), config.sessions.policy());
     let port = http::serve(AppState::new(Registry::new(engine()), config, sessions.clone(), Catalog::default())).await;
     (port, sessions)

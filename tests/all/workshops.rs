@@ -37,7 +37,7 @@ fn bearer(joined: &proctor_tests::http::Answer) -> String {
     format!("Bearer {}", joined.json["token"].as_str().expect("a new learner's token"))
 }
 
-fn seat<'a>(dashboard: &'a Value, n: u64) -> &'a Value {
+fn seat(dashboard: &Value, n: u64) -> &Value {
     dashboard["seats"].as_array().unwrap().iter().find(|s| s["seat"] == n).unwrap_or_else(|| panic!("no seat {n} in {dashboard}"))
 }
 
