@@ -36,10 +36,25 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Session caps and lifetimes.
     pub sessions: SessionsConfig,
+    /// Where sessions run: `docker` (default) or `kubernetes`.
+    pub runtime: RuntimeChoice,
     /// The Docker runtime.
     pub docker: DockerConfig,
+    /// The Kubernetes runtime (`[kubernetes]`).
+    pub kubernetes: crate::runtime::kube::KubernetesConfig,
     /// Single sign-on with an OpenID Connect issuer (`[oidc]`); off when absent.
     pub oidc: Option<crate::auth::oidc::OidcConfig>,
+}
+
+/// Where sessions run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeChoice {
+    /// Containers on the local Docker engine.
+    #[default]
+    Docker,
+    /// Pods and KubeVirt virtual machines on a cluster.
+    Kubernetes,
 }
 
 /// Docker runtime settings.
@@ -200,7 +215,9 @@ impl Default for Config {
             database_url: None,
             plugins: PluginsConfig::default(),
             sessions: SessionsConfig::default(),
+            runtime: RuntimeChoice::Docker,
             docker: DockerConfig::default(),
+            kubernetes: Default::default(),
             oidc: None,
         }
     }
@@ -279,6 +296,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kubernetes_runtime_is_configured_by_section() {
+        let cfg: Config = toml::from_str("runtime = \"kubernetes\"\n[kubernetes]\nnamespace_prefix = \"labs-\"\nready_timeout_seconds = 600").unwrap();
+        assert_eq!((cfg.runtime, cfg.kubernetes.namespace_prefix.as_str(), cfg.kubernetes.ready_timeout_seconds), (RuntimeChoice::Kubernetes, "labs-", 600));
+        assert_eq!(cfg.kubernetes.image_pull_policy, "IfNotPresent");
+    }
 
     #[test]
     fn unknown_keys_are_refused() {

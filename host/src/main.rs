@@ -412,15 +412,16 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
         tracing::warn!("created the administrator account `admin`; its one-time password is printed on standard output");
         println!("\n  administrator login: admin\n  one-time password:   {password}\n  (you will choose a new one at the first login)\n");
     }
-    let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
-    let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
-        Ok(docker) => {
-            prepare::ensure_base_image(&docker, labs, prepare::checkout_root()).await;
-            Arc::new(docker.with_subnet_pool(pool).with_instance(config.docker.instance.clone()))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
-            Arc::new(Unavailable::new(e.to_string()))
+    let runtime = match config.runtime {
+        proctor::config::RuntimeChoice::Docker => docker_runtime(config, labs).await?,
+        proctor::config::RuntimeChoice::Kubernetes => {
+            match proctor::runtime::kube::KubeRuntime::connect(config.kubernetes.clone(), config.docker.instance.clone()).await {
+                Ok(kube) => Arc::new(kube) as Arc<dyn Runtime>,
+                Err(e) => {
+                    tracing::error!(error = %e, "no cluster: sessions cannot start (is the kubeconfig right? does the service account have the RBAC of deploy/kubernetes/rbac.yaml?)");
+                    Arc::new(Unavailable::new(e.to_string()))
+                }
+            }
         }
     };
     let sessions = Sessions::new(store, runtime, config.sessions.policy());
@@ -436,6 +437,22 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
     }
     sessions.spawn_reaper(Duration::from_secs(config.sessions.reap_interval_seconds));
     Ok(sessions)
+}
+
+/// The local Docker engine, with the base image the bundled labs need; an
+/// unavailable runtime (that says why) when there is no engine.
+async fn docker_runtime(config: &Config, labs: &Catalog) -> anyhow::Result<Arc<dyn Runtime>> {
+    let pool = config.docker.subnet_pool().map_err(anyhow::Error::msg)?;
+    Ok(match DockerRuntime::connect().await {
+        Ok(docker) => {
+            prepare::ensure_base_image(&docker, labs, prepare::checkout_root()).await;
+            Arc::new(docker.with_subnet_pool(pool).with_instance(config.docker.instance.clone()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
+            Arc::new(Unavailable::new(e.to_string()))
+        }
+    })
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {

@@ -30,6 +30,7 @@ fn lab(id: &str, ttl: Duration, warm_pool: u32, keep_workspace: bool) -> LabEnvi
             max_bytes: 8 << 20,
         }),
         setup: None,
+        egress: vec![],
     }
 }
 
@@ -89,7 +90,7 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
     let docker = Arc::new(DockerRuntime::connect().await.unwrap().with_instance(format!("adopt-{}", std::process::id())));
     let other_server = DockerRuntime::connect().await.unwrap().with_instance(format!("other-{}", std::process::id()));
     other_server
-        .create(&EnvironmentSpec { session: neighbour.clone(), lab: "docker-long".into(), owner: "someone".into(), machines: lab("x", Duration::ZERO, 0, false).machines })
+        .create(&EnvironmentSpec { session: neighbour.clone(), lab: "docker-long".into(), owner: "someone".into(), machines: lab("x", Duration::ZERO, 0, false).machines, egress: vec![] })
         .await
         .unwrap();
     let store = sqlite().await;
@@ -99,7 +100,7 @@ async fn a_restarted_server_adopts_its_sessions_and_removes_orphans() {
     // An environment no store knows: what a crash between create and record,
     // or another server's leftovers, look like.
     docker
-        .create(&EnvironmentSpec { session: orphan.clone(), lab: "docker-long".into(), owner: "nobody".into(), machines: lab("x", Duration::ZERO, 0, false).machines })
+        .create(&EnvironmentSpec { session: orphan.clone(), lab: "docker-long".into(), owner: "nobody".into(), machines: lab("x", Duration::ZERO, 0, false).machines, egress: vec![] })
         .await
         .unwrap();
     drop(before);
@@ -188,7 +189,7 @@ async fn more_sessions_than_the_engines_default_address_pools_allow() {
     let ids: Vec<String> = (0..40).map(|i| format!("many{}-{i}", std::process::id())).collect();
     let machines = lab("x", Duration::ZERO, 0, false).machines;
     let created: Vec<_> = futures::stream::iter(ids.iter().map(|id| {
-        let spec = EnvironmentSpec { session: id.clone(), lab: "many".into(), owner: owner.clone(), machines: machines.clone() };
+        let spec = EnvironmentSpec { session: id.clone(), lab: "many".into(), owner: owner.clone(), machines: machines.clone(), egress: vec![] };
         let docker = docker.clone();
         async move { docker.create(&spec).await }
     }))

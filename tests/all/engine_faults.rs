@@ -42,6 +42,7 @@ async fn an_engine_that_vanishes_mid_exec_fails_the_call_cleanly_and_the_server_
         warm_pool: 0,
         workspace: None,
         setup: None,
+        egress: vec![],
     });
     let session = sessions.start("ann", "faults").await.unwrap().session;
 

@@ -18,6 +18,7 @@ mod docker_sessions;
 mod engine_faults;
 mod hot_swap;
 mod killercoda;
+mod kube_runtime;
 mod lab_test;
 mod labs;
 mod offline;

@@ -56,6 +56,7 @@ fn lab(id: &str, warm_pool: u32) -> LabEnvironment {
         warm_pool,
         workspace: None,
         setup: None,
+        egress: vec![],
     }
 }
 
@@ -178,7 +179,7 @@ async fn a_restart_adopts_known_environments_removes_orphans_and_ends_lost_sessi
     let kept = w.sessions.start("ann", "lab-a").await.unwrap().session;
     let lost = w.sessions.start("ann", "lab-b").await.unwrap().session;
     w.runtime.vanish(&lost.id);
-    w.runtime.plant(EnvironmentSpec { session: "sorphan".into(), lab: "lab-a".into(), owner: "x".into(), machines: vec![] });
+    w.runtime.plant(EnvironmentSpec { session: "sorphan".into(), lab: "lab-a".into(), owner: "x".into(), machines: vec![], egress: vec![] });
 
     // A new manager on the same store and engine: what a restart sees.
     let restarted = Sessions::with_clock(w.sessions.store().clone(), w.runtime.clone(), policy(10, 5), w.clock.clone());

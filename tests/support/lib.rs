@@ -3,6 +3,7 @@
 
 pub mod databases;
 pub mod engine_proxy;
+pub mod fake_kube;
 pub mod http;
 pub mod memory_runtime;
 pub mod oidc_issuer;
@@ -102,6 +103,7 @@ pub fn hour_long_lab(id: &str) -> proctor::sessions::LabEnvironment {
         warm_pool: 0,
         workspace: None,
         setup: None,
+        egress: vec![],
     }
 }
 

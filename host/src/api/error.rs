@@ -17,7 +17,7 @@ use crate::{runtime::RuntimeError, sessions::SessionError};
 pub struct ErrorCode(pub &'static str);
 
 /// The codes that mean a limit turned the request away.
-pub const LIMIT_CODES: [&str; 5] = ["capacity_full", "learner_limit", "hint_rate", "file_too_large", "login_locked"];
+pub const LIMIT_CODES: [&str; 6] = ["capacity_full", "learner_limit", "hint_rate", "file_too_large", "login_locked", "no_capacity"];
 
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,11 @@ impl From<SessionError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "lab_unavailable", format!("this lab's machine image {image} is not available yet"))
                     .hint("try again in a few minutes; the server's log says what an administrator must do")
             }
+            SessionError::Runtime(RuntimeError::Capacity(_)) => {
+                tracing::warn!(error = %message, "the cluster refused a session");
+                ApiError { retry_after: Some(60), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_capacity", message).hint("try again in a minute; an administrator can raise the cluster's quota") }
+            }
+            SessionError::Runtime(RuntimeError::Unsupported(_)) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", message),
             SessionError::Runtime(e) => ApiError::internal("the lab environment failed", &e),
             SessionError::Store(e) => ApiError::internal("the database failed", &e),
         }

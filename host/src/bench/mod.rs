@@ -118,6 +118,7 @@ pub async fn judge_vs_script(
             resources: Resources::default(),
             workdir: "/workspace".into(),
         }],
+        egress: vec![],
     };
     runtime.create(&spec).await.map_err(|e| e.to_string())?;
     let result = async {

@@ -58,6 +58,7 @@ pub(super) fn bench_lab(id: &str, image: &str, warm_pool: u32) -> LabEnvironment
         warm_pool,
         workspace: None,
         setup: None,
+        egress: vec![],
     }
 }
 

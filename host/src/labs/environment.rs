@@ -7,18 +7,16 @@ use crate::{
     sessions::{LabEnvironment, Lifetime, WorkspacePersistence},
 };
 
-use super::{Lab, MachineImage, RuntimeKind};
+use super::{Lab, MachineImage};
 
 /// The largest workspace kept between sessions.
 const MAX_KEPT_WORKSPACE: u64 = 64 << 20;
 
 impl Lab {
-    /// What sessions of this lab ask of the runtime, or `None` when this
-    /// server has no runtime for it (KubeVirt labs on a Docker server).
+    /// What sessions of this lab ask of the runtime. Whether the server's
+    /// runtime can give it (virtual machines need KubeVirt) is for the
+    /// session manager to say ([`crate::sessions::Sessions::set_lab`]).
     pub fn environment(&self, defaults: &Lifetime) -> Option<LabEnvironment> {
-        if self.runtime != RuntimeKind::Docker {
-            return None;
-        }
         let machines = self
             .machines
             .iter()
@@ -28,7 +26,7 @@ impl Lab {
                     MachineImage::Dockerfile { context, dockerfile } => {
                         ImageSource::Dockerfile { context: context.clone(), dockerfile: dockerfile.clone() }
                     }
-                    MachineImage::Disk(_) => return None,
+                    MachineImage::Disk(disk) => ImageSource::Disk { disk: disk.clone() },
                 };
                 Some(MachineSpec { name: m.name.clone(), image, resources: m.resources.clone(), workdir: m.workdir.clone() })
             })
@@ -51,6 +49,7 @@ impl Lab {
             lifetime,
             warm_pool: self.warm_pool,
             setup: self.setup.clone(),
+            egress: self.egress.clone(),
         })
     }
 }

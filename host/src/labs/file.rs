@@ -34,6 +34,9 @@ pub struct RuntimeFile {
     pub warm_pool: Option<Spanned<u32>>,
     /// Keep the first machine's working directory between a learner's sessions.
     pub keep_workspace: Option<bool>,
+    /// Destinations beyond the session, `CIDR` or `CIDR:PORT`.
+    #[serde(default)]
+    pub egress: Vec<Spanned<String>>,
 }
 
 /// `[[machines]]`.

@@ -44,8 +44,10 @@ impl LiveCatalog {
         let mut startable = HashSet::new();
         for lab in &catalog.labs {
             if let Some(env) = lab.environment(&self.defaults) {
-                startable.insert(env.lab.clone());
-                sessions.set_lab(env);
+                let id = env.lab.clone();
+                if sessions.set_lab(env) {
+                    startable.insert(id);
+                }
             }
         }
         sessions.retain_labs(&startable);

@@ -138,6 +138,12 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         }
     });
 
+    let egress = f
+        .runtime
+        .egress
+        .iter()
+        .filter_map(|e| e.get_ref().parse().map_err(|why: String| r.at(Some(e.span()), why, Some("write CIDR or CIDR:PORT, e.g. 203.0.113.0/24:443"))).ok())
+        .collect();
     let tasks = check_tasks(dir, f, r);
     let setup = script(dir, "setup.sh", r);
     let solve = script(dir, "solve.sh", r);
@@ -158,6 +164,7 @@ fn check(dir: &Path, f: &LabFile, r: &mut Report) -> Option<Lab> {
         extend_by: f.runtime.extend_minutes.map(|m| Duration::from_secs(m * 60)),
         warm_pool: f.runtime.warm_pool.as_ref().map_or(0, |p| *p.get_ref()),
         keep_workspace: f.runtime.keep_workspace.unwrap_or(false),
+        egress,
         setup,
         solve,
     })

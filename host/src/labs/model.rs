@@ -156,6 +156,8 @@ pub struct Lab {
     /// Whether the first machine's working directory is kept between a
     /// learner's sessions.
     pub keep_workspace: bool,
+    /// Where its machines may connect beyond the session (`[runtime] egress`).
+    pub egress: Vec<crate::runtime::Egress>,
     /// `setup.sh`, run when a session starts.
     pub setup: Option<String>,
     /// `solve.sh`, the reference solution.

@@ -12,10 +12,12 @@ pub mod archive;
 pub mod batch;
 pub mod docker;
 pub mod http;
+pub mod kube;
 pub mod session_env;
 pub mod subnets;
 pub mod terminal;
 pub mod unavailable;
+pub mod via_exec;
 
 use std::path::PathBuf;
 
@@ -50,6 +52,43 @@ pub mod labels {
     pub const LAB_IMAGE: &str = "dev.proctor.lab-image";
 }
 
+/// Capabilities every machine keeps, whatever the runtime: Docker's
+/// default set minus raw sockets, device nodes, chroot and file
+/// capabilities.
+pub(crate) const KEPT_CAPABILITIES: &[&str] =
+    &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE", "AUDIT_WRITE"];
+
+/// A destination a lab's machines may reach beyond their session (where
+/// the runtime enforces egress: the Kubernetes runtime's network policy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Egress {
+    /// Where to, e.g. `203.0.113.0/24`.
+    pub cidr: String,
+    /// The TCP port; every port when absent.
+    pub port: Option<u16>,
+}
+
+impl std::str::FromStr for Egress {
+    type Err = String;
+
+    /// Reads `CIDR` or `CIDR:PORT`, e.g. `0.0.0.0/0:443`.
+    fn from_str(s: &str) -> Result<Egress, String> {
+        let (cidr, port) = match s.rsplit_once(':') {
+            Some((cidr, port)) if cidr.contains('/') => (cidr, Some(port.parse::<u16>().map_err(|_| format!("`{port}` is not a port"))?)),
+            _ => (s, None),
+        };
+        let (addr, bits) = cidr.split_once('/').ok_or_else(|| format!("`{s}` is not CIDR[:PORT], e.g. 203.0.113.0/24:443"))?;
+        let max = match addr.parse::<std::net::IpAddr>().map_err(|_| format!("`{addr}` is not an IP address"))? {
+            std::net::IpAddr::V4(_) => 32,
+            std::net::IpAddr::V6(_) => 128,
+        };
+        if !bits.parse::<u8>().is_ok_and(|b| b <= max) {
+            return Err(format!("`/{bits}` is not a prefix length for {addr}"));
+        }
+        Ok(Egress { cidr: cidr.to_owned(), port })
+    }
+}
+
 /// Resource limits of one machine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -81,6 +120,13 @@ pub struct MachineSpec {
     pub workdir: String,
 }
 
+impl MachineSpec {
+    /// Whether it is a virtual machine (boots a disk).
+    pub fn is_vm(&self) -> bool {
+        matches!(self.image, ImageSource::Disk { .. })
+    }
+}
+
 /// Where a machine's image comes from. In a lab file it is either a string
 /// (`image = "proctor/base:bookworm"`) or a table
 /// (`image = { context = "image", dockerfile = "Dockerfile" }`).
@@ -97,6 +143,11 @@ pub enum ImageSource {
         /// The Dockerfile, relative to the context.
         #[serde(default = "default_dockerfile")]
         dockerfile: String,
+    },
+    /// A virtual machine's disk: a containerDisk image (KubeVirt).
+    Disk {
+        /// The image holding the disk.
+        disk: String,
     },
 }
 
@@ -127,6 +178,9 @@ pub struct EnvironmentSpec {
     pub owner: String,
     /// The machines; the first is the default.
     pub machines: Vec<MachineSpec>,
+    /// Where its machines may connect beyond the session.
+    #[serde(default)]
+    pub egress: Vec<Egress>,
 }
 
 /// An environment found by label.
@@ -185,11 +239,23 @@ pub enum RuntimeError {
     /// The engine refused or failed the operation.
     #[error("the container engine failed: {0}")]
     Engine(String),
+    /// The cluster has no room for it now (a quota).
+    #[error("the cluster has no room for this session now: {0}")]
+    Capacity(String),
+    /// This runtime cannot do it.
+    #[error("not supported here: {0}")]
+    Unsupported(String),
 }
 
 /// Where sessions' environments live.
 #[async_trait]
 pub trait Runtime: Send + Sync {
+    /// Whether machines of this kind can run here (virtual machines need
+    /// KubeVirt; a Dockerfile needs an engine or a builder).
+    fn supports(&self, image: &ImageSource) -> bool {
+        !matches!(image, ImageSource::Disk { .. })
+    }
+
     /// Creates and starts the environment of a session.
     async fn create(&self, spec: &EnvironmentSpec) -> Result<(), RuntimeError>;
 
@@ -283,6 +349,15 @@ pub fn checked_relative_path(path: &str) -> Result<&str, RuntimeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn egress_is_a_cidr_with_an_optional_port() {
+        assert_eq!("203.0.113.0/24:443".parse::<Egress>().unwrap(), Egress { cidr: "203.0.113.0/24".into(), port: Some(443) });
+        assert_eq!("2001:db8::/32".parse::<Egress>().unwrap(), Egress { cidr: "2001:db8::/32".into(), port: None });
+        for bad in ["10.0.0.0", "10.0.0.0/33", "example.com/8", "10.0.0.0/8:http"] {
+            assert!(bad.parse::<Egress>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn only_absolute_paths_without_parent_steps_pass() {

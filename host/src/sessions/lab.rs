@@ -1,7 +1,7 @@
 //! What a lab asks of the session manager: its machines, its lifetime
 //! bounds, its warm pool and whether learners' work is kept.
 
-use crate::runtime::{EnvironmentSpec, MachineSpec};
+use crate::runtime::{Egress, EnvironmentSpec, MachineSpec};
 
 use super::state::Lifetime;
 
@@ -21,6 +21,8 @@ pub struct LabEnvironment {
     /// A script run in the first machine once it is up (`setup.sh`), before
     /// the environment is pooled or handed over.
     pub setup: Option<String>,
+    /// Where its machines may connect beyond the session.
+    pub egress: Vec<Egress>,
 }
 
 /// Which directory of which machine is the learner's to keep.
@@ -45,6 +47,7 @@ impl LabEnvironment {
             // says whose a session is once claimed.
             owner: owner.unwrap_or("pool").to_owned(),
             machines: self.machines.clone(),
+            egress: self.egress.clone(),
         }
     }
 }

@@ -184,9 +184,16 @@ impl Sessions {
         }
     }
 
-    /// Makes `lab` startable, replacing an earlier definition.
-    pub fn set_lab(&self, lab: LabEnvironment) {
+    /// Makes `lab` startable, replacing an earlier definition, when the
+    /// runtime can run its machines; says whether it could.
+    pub fn set_lab(&self, lab: LabEnvironment) -> bool {
+        if let Some(m) = lab.machines.iter().find(|m| !self.inner.runtime.supports(&m.image)) {
+            tracing::info!(lab = %lab.lab, machine = %m.name, "this runtime cannot run the lab's machines; it is listed but not startable");
+            self.inner.labs.write().expect("labs lock").remove(&lab.lab);
+            return false;
+        }
         self.inner.labs.write().expect("labs lock").insert(lab.lab.clone(), Arc::new(lab));
+        true
     }
 
     /// Forgets every lab but `keep` (labs gone from disk after a reload);

@@ -31,6 +31,7 @@ pub(crate) fn spec(session: &str) -> EnvironmentSpec {
             resources: Resources { memory_bytes: 128 << 20, cpus: 0.5, pids: 64 },
             workdir: "/workspace".into(),
         }],
+        egress: vec![],
     }
 }
 

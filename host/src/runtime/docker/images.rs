@@ -100,6 +100,9 @@ impl DockerRuntime {
                 Ok(image.clone())
             }
             ImageSource::Dockerfile { context, dockerfile } => self.lab_image(lab, context, dockerfile).await,
+            ImageSource::Disk { disk } => {
+                Err(RuntimeError::Invalid(format!("a Docker engine runs no virtual machines ({disk}): this lab needs the Kubernetes runtime with KubeVirt")))
+            }
         }
     }
 

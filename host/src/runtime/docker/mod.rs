@@ -34,16 +34,11 @@ use bollard::{
 
 use super::{
     subnets::SubnetPool,
-    EnvironmentSpec, OwnedEnvironment, Resources, Runtime, RuntimeError, Terminal, TerminalSize, labels,
+    KEPT_CAPABILITIES, EnvironmentSpec, OwnedEnvironment, Resources, Runtime, RuntimeError, Terminal, TerminalSize, labels,
 };
 use crate::capabilities::{
     BuildReport, BuildRequest, Command, CommandOutput, Container, FileContent, HttpRequest, HttpResponse, RunRequest,
 };
-
-/// Capabilities every machine keeps; Docker's default set minus raw sockets,
-/// device nodes, chroot and file capabilities.
-const KEPT_CAPABILITIES: &[&str] =
-    &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE", "AUDIT_WRITE"];
 
 /// The Docker runtime.
 #[derive(Clone)]

@@ -1,0 +1,266 @@
+//! The objects a session is made of on a cluster, built from its spec:
+//! the namespace, its network policy, quota and limit range, a pod or a
+//! KubeVirt virtual machine per machine, a headless service per machine
+//! (so machines find each other by name), and the secret holding the
+//! session's SSH key for its virtual machines.
+//!
+//! Each is written as the JSON the API server takes and read into its
+//! typed form, so a mistake fails the unit tests rather than a cluster.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::{
+    core::v1::{LimitRange, Namespace, Pod, ResourceQuota, Secret, Service},
+    networking::v1::NetworkPolicy,
+};
+use kube::api::DynamicObject;
+use serde_json::{Value, json};
+
+use crate::runtime::{Egress, EnvironmentSpec, KEPT_CAPABILITIES, MachineSpec, Resources};
+
+/// The container a machine's pod runs; commands and terminals go into it.
+pub const MACHINE_CONTAINER: &str = "machine";
+/// The secret with the session's SSH key (for virtual machines).
+pub const SSH_SECRET: &str = "proctor-ssh";
+/// The user the session's SSH key logs in as on virtual machines.
+pub const VM_USER: &str = "root";
+/// What a KubeVirt virtual machine's launcher pod costs beyond the guest's
+/// memory: the quota must leave room for it.
+const VM_OVERHEAD_BYTES: u64 = 256 << 20;
+/// Quota headroom for the pods KubeVirt adds (launchers) and short helpers.
+const EXTRA_PODS: usize = 2;
+
+fn typed<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> T {
+    serde_json::from_value(value).unwrap_or_else(|e| panic!("the {what} manifest does not match its type: {e}"))
+}
+
+/// Memory in the API's quantity form.
+fn bytes(n: u64) -> String {
+    if n.is_multiple_of(1 << 20) { format!("{}Mi", n >> 20) } else { n.to_string() }
+}
+
+/// CPUs in the API's quantity form (millicores).
+fn cpus(n: f64) -> String {
+    format!("{}m", (n * 1000.0).round().max(1.0) as u64)
+}
+
+/// The session's namespace, labelled as this server's.
+pub fn namespace(name: &str, labels: &BTreeMap<String, String>) -> Namespace {
+    typed("namespace", json!({ "metadata": { "name": name, "labels": labels } }))
+}
+
+/// No traffic from other namespaces; out, only DNS, the session's own
+/// machines and what the lab declares.
+pub fn network_policy(egress: &[Egress]) -> NetworkPolicy {
+    let mut rules = vec![
+        json!({ "to": [{ "podSelector": {} }] }),
+        json!({
+            "to": [{ "namespaceSelector": {}, "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } } }],
+            "ports": [{ "protocol": "UDP", "port": 53 }, { "protocol": "TCP", "port": 53 }],
+        }),
+    ];
+    for e in egress {
+        let mut rule = json!({ "to": [{ "ipBlock": { "cidr": e.cidr } }] });
+        if let Some(port) = e.port {
+            rule["ports"] = json!([{ "protocol": "TCP", "port": port }]);
+        }
+        rules.push(rule);
+    }
+    typed(
+        "network policy",
+        json!({
+            "metadata": { "name": "proctor-isolation" },
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{ "from": [{ "podSelector": {} }] }],
+                "egress": rules,
+            },
+        }),
+    )
+}
+
+/// What one machine weighs, with a virtual machine's launcher overhead.
+fn weight(m: &MachineSpec) -> (u64, f64) {
+    let overhead = if m.is_vm() { VM_OVERHEAD_BYTES } else { 0 };
+    (m.resources.memory_bytes + overhead, m.resources.cpus)
+}
+
+/// The session's total: its machines' limits, and a few pods more.
+pub fn resource_quota(spec: &EnvironmentSpec) -> ResourceQuota {
+    let memory: u64 = spec.machines.iter().map(|m| weight(m).0).sum();
+    let cpu: f64 = spec.machines.iter().map(|m| weight(m).1).sum();
+    let hard = json!({
+        "pods": (spec.machines.len() + EXTRA_PODS).to_string(),
+        "limits.memory": bytes(memory),
+        "limits.cpu": cpus(cpu),
+        "requests.memory": bytes(memory),
+        "requests.cpu": cpus(cpu),
+    });
+    typed("resource quota", json!({ "metadata": { "name": "proctor-quota" }, "spec": { "hard": hard } }))
+}
+
+/// Limits for containers that name none (KubeVirt's helpers): the quota
+/// counts only containers with limits, so each must have some.
+pub fn limit_range() -> LimitRange {
+    let default = Resources::default();
+    typed(
+        "limit range",
+        json!({
+            "metadata": { "name": "proctor-limits" },
+            "spec": { "limits": [{
+                "type": "Container",
+                "default": { "memory": bytes(default.memory_bytes.min(256 << 20)), "cpu": cpus(0.5) },
+                "defaultRequest": { "memory": bytes(64 << 20), "cpu": cpus(0.05) },
+            }] },
+        }),
+    )
+}
+
+/// A container machine: the image idling until commands are exec'd into
+/// it, with the Docker runtime's confinement (no privilege escalation, all
+/// capabilities dropped but a few, no service account token).
+pub fn pod(machine: &MachineSpec, image: &str, labels: &BTreeMap<String, String>, pull_policy: &str) -> Pod {
+    let limits = json!({ "memory": bytes(machine.resources.memory_bytes), "cpu": cpus(machine.resources.cpus) });
+    typed(
+        "pod",
+        json!({
+            "metadata": { "name": machine.name, "labels": labels },
+            "spec": {
+                "hostname": machine.name,
+                "automountServiceAccountToken": false,
+                "enableServiceLinks": false,
+                "restartPolicy": "Always",
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{
+                    "name": MACHINE_CONTAINER,
+                    "image": image,
+                    "imagePullPolicy": pull_policy,
+                    "command": ["sleep", "infinity"],
+                    "workingDir": machine.workdir,
+                    "resources": { "limits": limits, "requests": limits },
+                    "securityContext": {
+                        "allowPrivilegeEscalation": false,
+                        "capabilities": { "drop": ["ALL"], "add": KEPT_CAPABILITIES },
+                    },
+                }],
+            },
+        }),
+    )
+}
+
+/// The cloud-init user data of a virtual machine: its host name, the
+/// session's SSH key for root, and nothing else.
+pub fn cloud_init(machine: &MachineSpec, public_key: &str) -> String {
+    format!(
+        "#cloud-config\nhostname: {name}\nfqdn: {name}\ndisable_root: false\nssh_pwauth: false\nusers:\n  - name: {VM_USER}\n    lock_passwd: true\n    ssh_authorized_keys:\n      - {public_key}\n",
+        name = machine.name
+    )
+}
+
+/// A virtual machine booting `disk` (a containerDisk image), with the
+/// machine's memory and CPUs, always running while the session lasts.
+pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<String, String>, public_key: &str, run_strategy: &str) -> DynamicObject {
+    let cores = machine.resources.cpus.ceil().max(1.0) as u32;
+    let value = json!({
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "VirtualMachine",
+        "metadata": { "name": machine.name, "labels": labels },
+        "spec": {
+            "runStrategy": run_strategy,
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": {
+                    "hostname": machine.name,
+                    "domain": {
+                        "cpu": { "cores": cores },
+                        "memory": { "guest": bytes(machine.resources.memory_bytes) },
+                        "resources": { "limits": { "memory": bytes(machine.resources.memory_bytes + VM_OVERHEAD_BYTES), "cpu": cpus(machine.resources.cpus) } },
+                        "devices": {
+                            "disks": [
+                                { "name": "root", "disk": { "bus": "virtio" } },
+                                { "name": "cloudinit", "disk": { "bus": "virtio" } },
+                            ],
+                            "interfaces": [{ "name": "default", "masquerade": {} }],
+                        },
+                    },
+                    "networks": [{ "name": "default", "pod": {} }],
+                    "terminationGracePeriodSeconds": 5,
+                    "volumes": [
+                        { "name": "root", "containerDisk": { "image": disk } },
+                        { "name": "cloudinit", "cloudInitNoCloud": { "userData": cloud_init(machine, public_key) } },
+                    ],
+                },
+            },
+        },
+    });
+    typed("virtual machine", value)
+}
+
+/// A headless service per machine, so the others reach it by its name.
+pub fn service(machine: &MachineSpec, labels: &BTreeMap<String, String>) -> Service {
+    typed(
+        "service",
+        json!({
+            "metadata": { "name": machine.name, "labels": labels },
+            "spec": {
+                "clusterIP": "None",
+                "selector": { crate::runtime::labels::MACHINE: machine.name, crate::runtime::labels::SESSION: labels.get(crate::runtime::labels::SESSION) },
+                "publishNotReadyAddresses": true,
+            },
+        }),
+    )
+}
+
+/// The session's SSH key, for reaching its virtual machines after a restart too.
+pub fn ssh_secret(private_key: &str, labels: &BTreeMap<String, String>) -> Secret {
+    typed(
+        "secret",
+        json!({
+            "metadata": { "name": SSH_SECRET, "labels": labels },
+            "type": "Opaque",
+            "stringData": { "id_ed25519": private_key },
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::ImageSource;
+
+    fn machine(name: &str, image: ImageSource) -> MachineSpec {
+        MachineSpec { name: name.into(), image, resources: Resources { memory_bytes: 1 << 30, cpus: 1.5, pids: 256 }, workdir: "/root".into() }
+    }
+
+    #[test]
+    fn every_manifest_is_well_formed_and_carries_its_limits() {
+        let labels = BTreeMap::from([(crate::runtime::labels::SESSION.to_owned(), "s1".to_owned())]);
+        let vm = machine("control-plane", ImageSource::Disk { disk: "quay.io/x/node:1".into() });
+        let box_ = machine("box", ImageSource::Reference("debian".into()));
+        let spec = EnvironmentSpec { session: "s1".into(), lab: "l".into(), owner: "u".into(), machines: vec![vm.clone(), box_.clone()], egress: vec![] };
+
+        let quota = serde_json::to_value(resource_quota(&spec)).unwrap();
+        assert_eq!(quota["spec"]["hard"]["limits.memory"], "2304Mi", "two machines and one launcher's overhead");
+        assert_eq!((quota["spec"]["hard"]["limits.cpu"].as_str(), quota["spec"]["hard"]["pods"].as_str()), (Some("3000m"), Some("4")));
+
+        let pod = serde_json::to_value(pod(&box_, "debian", &labels, "IfNotPresent")).unwrap();
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!((c["resources"]["limits"]["memory"].as_str(), c["securityContext"]["allowPrivilegeEscalation"].as_bool()), (Some("1024Mi"), Some(false)));
+        assert_eq!(pod["spec"]["automountServiceAccountToken"], false);
+
+        let vm = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "ssh-ed25519 AAAA test", "Always")).unwrap();
+        let domain = &vm["spec"]["template"]["spec"]["domain"];
+        assert_eq!((domain["cpu"]["cores"].as_u64(), domain["memory"]["guest"].as_str()), (Some(2), Some("1024Mi")));
+        let user_data = vm["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]["userData"].as_str().unwrap();
+        assert!(user_data.starts_with("#cloud-config\n") && user_data.contains("- ssh-ed25519 AAAA test"), "{user_data}");
+
+        let policy = serde_json::to_value(network_policy(&[Egress { cidr: "203.0.113.0/24".into(), port: Some(443) }])).unwrap();
+        assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        assert_eq!(policy["spec"]["egress"][2], json!({"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"protocol": "TCP", "port": 443}]}));
+        limit_range();
+        service(&box_, &labels);
+        ssh_secret("key", &labels);
+        namespace("proctor-s1", &labels);
+    }
+}
