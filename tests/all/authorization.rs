@@ -85,9 +85,10 @@ async fn every_endpoint_answers_each_kind_of_caller_as_it_should() {
         ("POST", "/api/v1/workshops".into(), body(json!({"lab": "first-steps", "seats": 1, "expires_in_minutes": 60})), [401, 403, 403, 201, 201]),
         ("GET", w.clone(), None, [401, 403, 403, 200, 200]),
         ("DELETE", format!("{w}/seats/9"), None, [401, 403, 403, 404, 404]),
-        // Staff past the role check meet the WebSocket handshake this
-        // plain request lacks (400); the watch itself is in `workshops`.
-        ("GET", format!("{w}/seats/9/terminal"), None, [401, 403, 403, 400, 400]),
+        // Staff past the role check learn the seat does not exist before
+        // the missing WebSocket handshake matters; the watch itself is in
+        // `workshops`.
+        ("GET", format!("{w}/seats/9/terminal"), None, [401, 403, 403, 404, 404]),
         ("POST", "/api/v1/workshops/join".into(), body(json!({"code": code, "name": "someone"})), [201, 201, 201, 201, 201]),
         ("DELETE", w.clone(), None, [401, 403, 403, 200, 200]),
         // Last: ending the session. The owner's DELETE ends it; asking again is

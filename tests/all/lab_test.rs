@@ -56,7 +56,8 @@ fn first_steps_copy(root: &std::path::Path, id: &str, edit: impl FnOnce(&std::pa
     let from = workspace().join("scenarios/first-steps");
     let to = root.join(id);
     std::fs::create_dir_all(to.join("steps")).unwrap();
-    for file in ["lab.toml", "solve.sh", "steps/01-create-file.md", "steps/02-write-script.md"] {
+    std::fs::create_dir_all(to.join("fixtures")).unwrap();
+    for file in ["lab.toml", "solve.sh", "steps/01-create-file.md", "steps/02-write-script.md", "fixtures/create-file-solved.json", "fixtures/write-script-not-executable.json"] {
         std::fs::copy(from.join(file), to.join(file)).unwrap();
     }
     let toml = std::fs::read_to_string(to.join("lab.toml")).unwrap().replace("id = \"first-steps\"", &format!("id = \"{id}\"")).replace("warm_pool = 1", "warm_pool = 0");

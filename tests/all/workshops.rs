@@ -161,6 +161,8 @@ async fn the_instructor_watches_a_learners_terminal_read_only() {
     assert_eq!(code(&none), (404, Some("terminal_not_found")), "no terminal yet: {none:?}");
     let opened = request(port, "POST", &format!("/api/v1/sessions/{session}/terminals"), &[("Authorization", auth.as_str())], None).await;
     let tid = opened.json["id"].as_str().unwrap().to_owned();
+    let plain = request(port, "GET", &watch, &[("Authorization", ines.as_str())], None).await;
+    assert_eq!(code(&plain), (426, Some("websocket_required")), "a terminal exists, but this is no handshake: {plain:?}");
     let mut typist = connect(port, &format!("/api/v1/sessions/{session}/terminals/{tid}/ws"), &auth).await;
     send(&mut typist, "echo before-$((6*7))\n").await;
     read_until(&mut typist, "before-42").await;

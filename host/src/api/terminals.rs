@@ -12,7 +12,7 @@ use axum::{
     Json,
     extract::{
         Path, State,
-        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
     http::StatusCode,
     response::Response,
@@ -128,11 +128,20 @@ async fn attach(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path((id, tid)): Path<(String, String)>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let session = state.sessions.get_owned(&id, &user.id).await?;
     let attachment = state.terminals.attach(&session.id, &tid)?;
-    Ok(upgrade.on_upgrade(move |socket| relay(socket, attachment, Viewer::Typist)))
+    Ok(websocket(upgrade)?.on_upgrade(move |socket| relay(socket, attachment, Viewer::Typist)))
+}
+
+/// The upgrade of a terminal request, checked only after the session and
+/// terminal were found, so that a plain request learns whether they exist
+/// (404) before being told it must be a WebSocket.
+pub(crate) fn websocket(upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Result<WebSocketUpgrade, ApiError> {
+    upgrade.map_err(|rejection| {
+        ApiError::new(StatusCode::UPGRADE_REQUIRED, "websocket_required", format!("this endpoint speaks WebSocket only: {rejection}")).hint("connect with a WebSocket client")
+    })
 }
 
 /// What a viewer may do.

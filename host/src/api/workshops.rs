@@ -8,7 +8,10 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     Json,
-    extract::{Path, State, ws::WebSocketUpgrade},
+    extract::{
+        Path, State,
+        ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
     http::StatusCode,
     response::{
         IntoResponse, Response,
@@ -27,7 +30,7 @@ use super::{
     guests::GUEST_COOKIE_AGE,
     identity::{MaybeCaller, with_token_cookie},
     sessions::{SessionView, now},
-    terminals::{Viewer, relay},
+    terminals::{Viewer, relay, websocket},
 };
 use crate::{
     server::AppState,
@@ -117,12 +120,13 @@ async fn free_seat(State(state): State<AppState>, Staff(user): Staff, Path((id, 
 
 /// Watches a seat's first terminal over a WebSocket, read-only: the
 /// scrollback, then the output; whatever the watcher sends is ignored.
-async fn watch(State(state): State<AppState>, Staff(user): Staff, Path((id, seat)): Path<(String, u32)>, upgrade: WebSocketUpgrade) -> Result<Response, ApiError> {
+async fn watch(State(state): State<AppState>, Staff(user): Staff, Path((id, seat)): Path<(String, u32)>, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Result<Response, ApiError> {
     let row = state.workshops().seat(&id, seat).await?;
     let no_terminal = || ApiError::new(StatusCode::NOT_FOUND, "terminal_not_found", format!("seat {seat} has no open terminal")).hint("wait until the learner opens one");
     let session = row.session_id.ok_or_else(no_terminal)?;
     let first = state.terminals.list(&session).into_iter().next().ok_or_else(no_terminal)?;
     let attachment = state.terminals.attach(&session, &first.id)?;
+    let upgrade = websocket(upgrade)?;
     audit(&state, &user, "workshop.watch", format!("{id} seat {seat}"), Some(format!("session {session}"))).await;
     Ok(upgrade.on_upgrade(move |socket| relay(socket, attachment, Viewer::Watcher)))
 }
