@@ -1,5 +1,5 @@
 // An administrator's first visit, in headless Chromium against a running
-// server: a refused login, the one-time password that forces a new one
+// server: a failed single sign-on explained, a refused login, the one-time password that forces a new one
 // (the API refuses everything else meanwhile), the new password, Admin →
 // Judges, a broken component refused, a new version uploaded and serving,
 // a rollback to the old one, a learner's session ended from Sessions, the
@@ -94,6 +94,13 @@ let v1;
 let v2;
 let ok = false;
 try {
+  await step("failed-single-sign-on-explained", async () => {
+    await page.goto(`${url}/login?sso_error=${encodeURIComponent("the issuer said: access_denied")}`);
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /Single sign-on failed: the issuer said: access_denied/);
+  });
+
   await step("wrong-password-refused", async () => {
     await page.goto(`${url}/login`);
     await page.getByLabel("Login", { exact: true }).fill("admin");

@@ -30,8 +30,8 @@ export function mountLogin(root, _params, query) {
   currentUser().then((user) => {
     if (isAccount(user) && user.must_change_password) return showChange(main, null, done);
     if (isAccount(user)) return showSignedIn(main, user, next);
-    showLogin(main, done);
-  }, () => showLogin(main, done));
+    showLogin(main, done, query.get("sso_error"));
+  }, () => showLogin(main, done, query.get("sso_error")));
 }
 
 function showSignedIn(main, user, next) {
@@ -43,7 +43,8 @@ function showSignedIn(main, user, next) {
       h("button", { type: "button", class: "btn", onclick: signOut }, "Sign out")));
 }
 
-function showLogin(main, done) {
+/** `ssoError` is why a single sign-on just failed, as the server said. */
+function showLogin(main, done, ssoError) {
   const login = h("input", { type: "text", name: "login", autocomplete: "username", required: true });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Sign in");
@@ -56,6 +57,7 @@ function showLogin(main, done) {
     h("p", { class: "muted" }, "Staff sign in here. Learners need no account: open a lab, or join a workshop with its code."),
     form, providers,
     h("p", {}, h("a", { href: "/join" }, "Join a workshop with a code")));
+  if (ssoError) replace(message, errorBox({ message: ssoError, hint: "Try again, or ask an administrator if it keeps failing." }, "Single sign-on failed"));
   login.focus();
   showProviders(providers);
 

@@ -18,6 +18,7 @@ const END_REASONS = {
   idle: "it was idle for too long",
   admin: "an administrator ended it",
   lost: "its environment was lost",
+  workshop: "its workshop ended or your seat was freed",
 };
 
 /** Mounts the page of session `id`. */
