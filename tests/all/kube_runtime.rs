@@ -6,8 +6,10 @@
 //! with resizes, listing, and removal with the namespace; a cluster out of
 //! quota, an image that cannot be pulled and a virtual machine no node can
 //! take, each a clear error with nothing left behind; a virtual machine
-//! booted with the session's SSH key; and a restart that adopts running
-//! sessions and removes orphans.
+//! booted with the session's keys and reached over SSH through the
+//! portforward subresource (commands, files, a terminal with a PTY), one
+//! answering with a host key not its own refused; and a restart that
+//! adopts running sessions and removes orphans.
 
 use std::{sync::Arc, time::Duration};
 
@@ -40,9 +42,48 @@ fn spec(session: &str, machines: Vec<MachineSpec>) -> EnvironmentSpec {
     EnvironmentSpec { session: session.into(), lab: "kube-lab".into(), owner: "u1".into(), machines, egress: vec!["203.0.113.0/24:443".parse().unwrap()] }
 }
 
-fn sh(script: &str) -> Command {
-    Command { machine: "main".into(), argv: vec!["sh".into(), "-c".into(), script.into()], ..Command::default() }
+fn on(machine: &str, script: &str) -> Command {
+    Command { machine: machine.into(), argv: vec!["sh".into(), "-c".into(), script.into()], ..Command::default() }
 }
+
+fn sh(script: &str) -> Command {
+    on("main", script)
+}
+
+/// Commands (exit codes, both streams, stdin, place, environment, time
+/// limit, output cap) and files and directories on `machine` of `session`.
+async fn commands_and_files_work(kube: &KubeRuntime, session: &str, machine: &str, dir: &std::path::Path) {
+    let sh = |script: &str| on(machine, script);
+    let out = kube.exec(session, &sh("echo out; echo err >&2; exit 3")).await.unwrap();
+    assert_eq!((out.exit_code, out.stdout.0.as_slice(), out.stderr.0.as_slice()), (3, &b"out\n"[..], &b"err\n"[..]));
+    let cat = Command { stdin: Some(b"typed in\n".to_vec().into()), ..sh("tr a-z A-Z") };
+    assert_eq!(kube.exec(session, &cat).await.unwrap().stdout.0, b"TYPED IN\n");
+    std::fs::create_dir_all(dir.join("sub dir")).unwrap();
+    let placed = Command { workdir: Some(dir.join("sub dir").display().to_string()), env: vec![("GREETING".into(), "hi there".into())], ..sh("basename \"$PWD\"; echo \"$GREETING\"") };
+    assert_eq!(String::from_utf8_lossy(&kube.exec(session, &placed).await.unwrap().stdout.0), "sub dir\nhi there\n");
+    let slow = Command { timeout: Some(Duration::from_millis(300)), ..sh("sleep 5") };
+    assert!(matches!(kube.exec(session, &slow).await, Err(RuntimeError::TimedOut(300))));
+    let loud = Command { max_output_bytes: Some(100), ..sh("head -c 5000 /dev/zero") };
+    let loud = kube.exec(session, &loud).await.unwrap();
+    assert_eq!((loud.stdout.0.len(), loud.stdout_truncated), (100, true));
+
+    // Files and directories travel through commands.
+    let file = dir.join("work/notes.txt").display().to_string();
+    kube.write_file(session, machine, &file, b"line one\nline two\n", 0o750).await.unwrap();
+    let read = kube.read_file(session, machine, &file, 9).await.unwrap();
+    assert_eq!((read.data.0.as_slice(), read.size, read.truncated), (&b"line one\n"[..], 18, true));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o750);
+    assert!(matches!(kube.read_file(session, machine, &dir.join("nope").display().to_string(), 10).await, Err(RuntimeError::NotFound(_))));
+    assert!(matches!(kube.read_file(session, machine, "../etc/passwd", 10).await, Err(RuntimeError::InvalidPath(_))));
+    let tar = kube.archive_dir(session, machine, &dir.join("work").display().to_string(), 1 << 20).await.unwrap();
+    let copy = dir.join("restored");
+    kube.restore_dir(session, machine, &copy.display().to_string(), &tar).await.unwrap();
+    assert_eq!(std::fs::read_to_string(copy.join("notes.txt")).unwrap(), "line one\nline two\n");
+    assert!(matches!(kube.archive_dir(session, machine, &dir.join("work").display().to_string(), 100).await, Err(RuntimeError::TooLarge(_))));
+
+}
+
 
 #[tokio::test]
 async fn a_pod_session_is_made_used_and_removed_through_the_api_server() {
@@ -77,43 +118,12 @@ async fn a_pod_session_is_made_used_and_removed_through_the_api_server() {
     let security = &pod["spec"]["containers"][0]["securityContext"];
     assert_eq!((security["allowPrivilegeEscalation"].as_bool(), security["capabilities"]["drop"][0].as_str()), (Some(false), Some("ALL")));
 
-    // Commands: exit codes and both streams, stdin, place and environment.
-    let out = kube.exec("s1", &sh("echo out; echo err >&2; exit 3")).await.unwrap();
-    assert_eq!((out.exit_code, out.stdout.0.as_slice(), out.stderr.0.as_slice()), (3, &b"out\n"[..], &b"err\n"[..]));
-    let cat = Command { stdin: Some(b"typed in\n".to_vec().into()), ..sh("tr a-z A-Z") };
-    assert_eq!(kube.exec("s1", &cat).await.unwrap().stdout.0, b"TYPED IN\n");
-    std::fs::create_dir_all(dir.path().join("sub dir")).unwrap();
-    let placed = Command { workdir: Some(dir.path().join("sub dir").display().to_string()), env: vec![("GREETING".into(), "hi there".into())], ..sh("basename \"$PWD\"; echo \"$GREETING\"") };
-    assert_eq!(String::from_utf8_lossy(&kube.exec("s1", &placed).await.unwrap().stdout.0), "sub dir\nhi there\n");
-    let slow = Command { timeout: Some(Duration::from_millis(300)), ..sh("sleep 5") };
-    assert!(matches!(kube.exec("s1", &slow).await, Err(RuntimeError::TimedOut(300))));
-    let loud = Command { max_output_bytes: Some(100), ..sh("head -c 5000 /dev/zero") };
-    let loud = kube.exec("s1", &loud).await.unwrap();
-    assert_eq!((loud.stdout.0.len(), loud.stdout_truncated), (100, true));
-
-    // Files and directories travel through commands.
-    let file = dir.path().join("work/notes.txt").display().to_string();
-    kube.write_file("s1", "main", &file, b"line one\nline two\n", 0o750).await.unwrap();
-    let read = kube.read_file("s1", "main", &file, 9).await.unwrap();
-    assert_eq!((read.data.0.as_slice(), read.size, read.truncated), (&b"line one\n"[..], 18, true));
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o750);
-    assert!(matches!(kube.read_file("s1", "main", &dir.path().join("nope").display().to_string(), 10).await, Err(RuntimeError::NotFound(_))));
-    assert!(matches!(kube.read_file("s1", "main", "../etc/passwd", 10).await, Err(RuntimeError::InvalidPath(_))));
-    let tar = kube.archive_dir("s1", "main", &dir.path().join("work").display().to_string(), 1 << 20).await.unwrap();
-    let copy = dir.path().join("restored");
-    kube.restore_dir("s1", "main", &copy.display().to_string(), &tar).await.unwrap();
-    assert_eq!(std::fs::read_to_string(copy.join("notes.txt")).unwrap(), "line one\nline two\n");
-    assert!(matches!(kube.archive_dir("s1", "main", &dir.path().join("work").display().to_string(), 100).await, Err(RuntimeError::TooLarge(_))));
+    commands_and_files_work(&kube, "s1", "main", dir.path()).await;
 
     // A terminal: typing, output, resizes on the resize channel.
     let mut terminal = kube.open_terminal("s1", "main", TerminalSize { cols: 100, rows: 30 }).await.unwrap();
     terminal.input.write_all(b"echo hi-$((6*7))\n").await.unwrap();
-    let mut seen = String::new();
-    while !seen.contains("hi-42") {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), terminal.output.next()).await.expect("output").expect("open").unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    read_until(&mut terminal, "hi-42").await;
     terminal.resizer.resize(TerminalSize { cols: 120, rows: 40 }).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while cluster.resizes().len() < 2 {
@@ -150,27 +160,86 @@ async fn a_cluster_that_refuses_leaves_a_clear_error_and_nothing_behind() {
     assert!(!runtime(&cluster, 10).supports(&dockerfile), "a Dockerfile lab is not startable without a builder");
 }
 
+/// Reads a terminal until `what` shows, within ten seconds.
+async fn read_until(terminal: &mut proctor::runtime::Terminal, what: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(what) {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), terminal.output.next()).await.unwrap_or_else(|_| panic!("no {what:?} in {seen:?}")).expect("open").unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+fn decoded(secret: &serde_json::Value, entry: &str) -> String {
+    use base64::Engine as _;
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(secret["data"][entry].as_str().unwrap()).unwrap()).unwrap()
+}
+
 #[tokio::test]
-async fn virtual_machines_boot_with_the_sessions_key_or_fail_in_bounded_time() {
+async fn a_virtual_machine_is_reached_over_ssh_through_the_api_server() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = FakeCluster::start(Behaviour { unschedulable_disk: Some("quay.io/proctor/huge:1".into()), ..Behaviour::default() }).await;
-    let kube = runtime(&cluster, 2);
+    let cluster = FakeCluster::start(Behaviour::default()).await;
+    let kube = runtime(&cluster, 20);
     let disk = ImageSource::Disk { disk: "quay.io/proctor/kubeadm-node:1.31".into() };
     assert!(kube.supports(&disk));
     kube.create(&spec("s4", vec![machine("control-plane", disk, dir.path())])).await.unwrap();
+
+    // The machine boots the lab's disk with its cloud-init data in a secret:
+    // the session's login key, and a host key the server pins.
     let vm = cluster.object("proctor-s4", "virtualmachines", "control-plane").unwrap();
     let template = &vm["spec"]["template"]["spec"];
     assert_eq!((vm["spec"]["runStrategy"].as_str(), template["volumes"][0]["containerDisk"]["image"].as_str()), (Some("Always"), Some("quay.io/proctor/kubeadm-node:1.31")));
-    let user_data = template["volumes"][1]["cloudInitNoCloud"]["userData"].as_str().unwrap();
-    let key = cluster.object("proctor-s4", "secrets", "proctor-ssh").unwrap();
-    assert!(key["stringData"]["id_ed25519"].as_str().unwrap().starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
-    assert!(user_data.contains("ssh_authorized_keys:\n      - ssh-ed25519 "), "{user_data}");
-    let error = kube.exec("s4", &Command { machine: "control-plane".into(), argv: vec!["true".into()], ..Command::default() }).await.unwrap_err();
-    assert!(error.to_string().contains("virtual machine"), "{error}");
-    kube.destroy("s4").await.unwrap();
+    assert_eq!(template["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"], "control-plane-cloud-init");
+    let keys = cluster.object("proctor-s4", "secrets", "proctor-ssh").unwrap();
+    assert!(decoded(&keys, "id_ed25519").starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    let user_data = decoded(&cluster.object("proctor-s4", "secrets", "control-plane-cloud-init").unwrap(), "userdata");
+    assert!(user_data.contains(decoded(&keys, "host_ed25519.pub").trim()), "the pinned host key is the one the machine gets: {user_data}");
+    // Ready means SSH answered, through the instance's portforward.
+    let requests = cluster.requests();
+    let tunnel = "GET /apis/subresources.kubevirt.io/v1/namespaces/proctor-s4/virtualmachineinstances/control-plane/portforward/22/tcp";
+    assert!(requests.iter().any(|r| r == tunnel), "{requests:#?}");
 
+    commands_and_files_work(&kube, "s4", "control-plane", dir.path()).await;
+    let who = kube.exec("s4", &on("control-plane", "id -un")).await.unwrap();
+    assert_eq!(who.stdout.0, b"root\n");
+
+    // A terminal with a PTY: typing, output, a resize the shell sees, and
+    // the shell's exit code.
+    let mut terminal = kube.open_terminal("s4", "control-plane", TerminalSize { cols: 100, rows: 30 }).await.unwrap();
+    terminal.input.write_all(b"stty size; echo hi-$((6*7))\n").await.unwrap();
+    let seen = read_until(&mut terminal, "hi-42").await;
+    assert!(seen.contains("30 100"), "{seen:?}");
+    terminal.resizer.resize(TerminalSize { cols: 120, rows: 40 }).await.unwrap();
+    terminal.input.write_all(b"stty size; echo sized-$((6*7))\n").await.unwrap();
+    assert!(read_until(&mut terminal, "sized-42").await.contains("40 120"));
+    terminal.input.write_all(b"exit 7\n").await.unwrap();
+    while tokio::time::timeout(Duration::from_secs(10), terminal.output.next()).await.expect("the shell ends").is_some() {}
+    assert_eq!(terminal.resizer.exit_code().await, Some(7));
+
+    // A restarted server (no keys in memory) reaches the machine with the
+    // keys kept in the session's secret.
+    let restarted = runtime(&cluster, 20);
+    assert_eq!(restarted.exec("s4", &on("control-plane", "echo again")).await.unwrap().stdout.0, b"again\n");
+
+    kube.destroy("s4").await.unwrap();
+    assert!(cluster.namespaces().is_empty());
+    assert!(kube.exec("s4", &on("control-plane", "true")).await.is_err(), "an ended session's machine is gone");
+}
+
+#[tokio::test]
+async fn virtual_machines_that_cannot_be_trusted_or_scheduled_fail_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // A machine that answers SSH with a host key other than the one it was
+    // given is not the session's machine.
+    let impostors = FakeCluster::start(Behaviour { impostor_guests: true, ..Behaviour::default() }).await;
+    let disk = ImageSource::Disk { disk: "quay.io/proctor/kubeadm-node:1.31".into() };
+    let refused = runtime(&impostors, 3).create(&spec("s6", vec![machine("node", disk, dir.path())])).await.unwrap_err();
+    assert!(refused.to_string().contains("host key that is not the session's"), "{refused}");
+    assert!(impostors.namespaces().is_empty());
+
+    let cluster = FakeCluster::start(Behaviour { unschedulable_disk: Some("quay.io/proctor/huge:1".into()), ..Behaviour::default() }).await;
     let began = std::time::Instant::now();
-    let stuck = kube.create(&spec("s5", vec![machine("big", ImageSource::Disk { disk: "quay.io/proctor/huge:1".into() }, dir.path())])).await.unwrap_err();
+    let stuck = runtime(&cluster, 2).create(&spec("s5", vec![machine("big", ImageSource::Disk { disk: "quay.io/proctor/huge:1".into() }, dir.path())])).await.unwrap_err();
     assert!(began.elapsed() < Duration::from_secs(10), "bounded by the ready timeout");
     let said = stuck.to_string();
     assert!(said.contains("not ready after 2 s") && said.contains("Scheduling") && said.contains("Insufficient devices.kubevirt.io/kvm"), "{said}");

@@ -8,7 +8,10 @@
 //! machine no node can take.
 //!
 //! Commands exec'd into a pod run as processes of the test (in the pod's
-//! working directory), so what the runtime sends is really executed.
+//! working directory), so what the runtime sends is really executed. A
+//! running virtual machine instance is a real OpenSSH server set up from
+//! its cloud-init data (`fake_guest`), reached through the instance's
+//! `portforward` subresource speaking `plain.kubevirt.io`.
 
 use std::{
     collections::BTreeMap,
@@ -26,8 +29,11 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::fake_guest::Guest;
 
 /// What the cluster does besides answering.
 #[derive(Default)]
@@ -38,6 +44,9 @@ pub struct Behaviour {
     pub unpullable_image: Option<String>,
     /// Virtual machines booting this disk stay in `Scheduling`.
     pub unschedulable_disk: Option<String>,
+    /// Guests answer SSH with a host key of their own, not the one
+    /// cloud-init gave them.
+    pub impostor_guests: bool,
 }
 
 #[derive(Default)]
@@ -50,6 +59,8 @@ struct Cluster {
     resizes: Vec<Value>,
     behaviour: Behaviour,
     serial: u64,
+    /// Booted guests by (namespace, instance).
+    guests: BTreeMap<(String, String), Arc<Guest>>,
 }
 
 /// A running fake API server; cheap to clone.
@@ -86,6 +97,7 @@ impl FakeCluster {
             .route("/api/v1/namespaces", get(list_namespaces).post(create_namespace))
             .route("/api/v1/namespaces/{name}", get(get_namespace).delete(delete_namespace))
             .route("/api/v1/namespaces/{ns}/pods/{name}/exec", get(exec))
+            .route("/apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}/portforward/{port}/{protocol}", get(portforward))
             .route("/api/{version}/namespaces/{ns}/{plural}", axum::routing::post(create_core))
             .route("/api/{version}/namespaces/{ns}/{plural}/{name}", get(get_core))
             .route("/apis/{group}/{version}/namespaces/{ns}/{plural}", axum::routing::post(create_grouped))
@@ -158,6 +170,14 @@ impl FakeCluster {
         object["metadata"]["creationTimestamp"] = json!("2026-11-23T10:00:00Z");
         if !ns.is_empty() {
             object["metadata"]["namespace"] = json!(ns);
+        }
+        if plural == "secrets" {
+            // The API server keeps `stringData` as base64 `data`.
+            if let Some(Value::Object(strings)) = object.as_object_mut().and_then(|o| o.remove("stringData")) {
+                for (k, v) in strings {
+                    object["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default()));
+                }
+            }
         }
         if plural == "virtualmachines" {
             // KubeVirt's controller makes the instance of a running machine.
@@ -244,6 +264,7 @@ async fn delete_namespace(State(c): State<FakeCluster>, Path(name): Path<String>
         return status(StatusCode::NOT_FOUND, "NotFound", format!("namespaces \"{name}\" not found"), "namespaces", &name);
     };
     state.objects.retain(|(n, _, _), _| *n != name);
+    state.guests.retain(|(n, _), _| *n != name);
     ns["metadata"]["deletionTimestamp"] = json!("2026-11-23T10:05:00Z");
     ns["status"] = json!({ "phase": "Terminating" });
     Json(ns).into_response()
@@ -361,5 +382,68 @@ async fn run(c: FakeCluster, mut socket: WebSocket, command: Vec<String>, workdi
             "reason": "NonZeroExitCode", "details": { "causes": [{ "reason": "ExitCode", "message": code.to_string() }] } })
     };
     let _ = socket.send(frame(3, status.to_string().as_bytes())).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// The guest of a running instance, booted from its cloud-init secret at
+/// the first connection.
+async fn guest(c: &FakeCluster, ns: &str, name: &str) -> Result<Arc<Guest>, Response> {
+    let key = (ns.to_owned(), name.to_owned());
+    if let Some(guest) = c.state.lock().unwrap().guests.get(&key) {
+        return Ok(guest.clone());
+    }
+    let not_running = || status(StatusCode::BAD_REQUEST, "BadRequest", format!("VirtualMachineInstance {name} in namespace {ns} not running"), "virtualmachineinstances", name);
+    let vmi = c.object(ns, "virtualmachineinstances", name).ok_or_else(|| status(StatusCode::NOT_FOUND, "NotFound", format!("virtualmachineinstances.kubevirt.io \"{name}\" not found"), "virtualmachineinstances", name))?;
+    if vmi["status"]["phase"] != "Running" {
+        return Err(not_running());
+    }
+    let volumes = vmi["spec"]["volumes"].as_array().cloned().unwrap_or_default();
+    let secret_name = volumes.iter().find_map(|v| v["cloudInitNoCloud"]["secretRef"]["name"].as_str().map(str::to_owned)).ok_or_else(not_running)?;
+    let secret = c.object(ns, "secrets", &secret_name).ok_or_else(not_running)?;
+    let user_data = base64::engine::general_purpose::STANDARD.decode(secret["data"]["userdata"].as_str().unwrap_or_default()).unwrap_or_default();
+    let impostor = c.state.lock().unwrap().behaviour.impostor_guests;
+    let guest = Guest::boot(&String::from_utf8_lossy(&user_data), impostor)
+        .await
+        .map_err(|e| status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("the guest did not boot: {e}"), "virtualmachineinstances", name))?;
+    let guest = Arc::new(guest);
+    let mut state = c.state.lock().unwrap();
+    Ok(state.guests.entry(key).or_insert(guest).clone())
+}
+
+/// KubeVirt's portforward subresource: a WebSocket whose binary messages
+/// are the bytes of a TCP connection to the guest's port.
+async fn portforward(State(c): State<FakeCluster>, Path((ns, name, port, protocol)): Path<(String, String, u16, String)>, upgrade: WebSocketUpgrade) -> Response {
+    c.log(format!("GET /apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}/portforward/{port}/{protocol}"));
+    if port != 22 || protocol != "tcp" {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("nothing listens on {protocol} port {port} of {name}"), "virtualmachineinstances", &name);
+    }
+    let guest = match guest(&c, &ns, &name).await {
+        Ok(guest) => guest,
+        Err(refused) => return refused,
+    };
+    let target = guest.port;
+    upgrade.protocols(["plain.kubevirt.io"]).on_upgrade(move |socket| async move {
+        let _guest = guest;
+        let Ok(tcp) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { return };
+        relay_tcp(socket, tcp).await;
+    })
+}
+
+async fn relay_tcp(mut socket: WebSocket, tcp: tokio::net::TcpStream) {
+    let (mut from_guest, mut to_guest) = tcp.into_split();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            n = from_guest.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => if socket.send(Message::Binary(buf[..n].to_vec().into())).await.is_err() { break },
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Binary(bytes))) => if to_guest.write_all(&bytes).await.is_err() { break },
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
     let _ = socket.send(Message::Close(None)).await;
 }

@@ -3,6 +3,7 @@
 
 pub mod databases;
 pub mod engine_proxy;
+pub mod fake_guest;
 pub mod fake_kube;
 pub mod http;
 pub mod memory_runtime;

@@ -20,8 +20,12 @@ use crate::runtime::{Egress, EnvironmentSpec, KEPT_CAPABILITIES, MachineSpec, Re
 
 /// The container a machine's pod runs; commands and terminals go into it.
 pub const MACHINE_CONTAINER: &str = "machine";
-/// The secret with the session's SSH key (for virtual machines).
+/// The secret with the session's SSH keys (for virtual machines).
 pub const SSH_SECRET: &str = "proctor-ssh";
+/// Its entry with the private key the server logs in with.
+pub const SSH_KEY_ENTRY: &str = "id_ed25519";
+/// Its entry with the public host key the machines were given.
+pub const HOST_KEY_ENTRY: &str = "host_ed25519.pub";
 /// The user the session's SSH key logs in as on virtual machines.
 pub const VM_USER: &str = "root";
 /// What a KubeVirt virtual machine's launcher pod costs beyond the guest's
@@ -149,18 +153,57 @@ pub fn pod(machine: &MachineSpec, image: &str, labels: &BTreeMap<String, String>
     )
 }
 
+/// The keys cloud-init installs on a virtual machine, in OpenSSH form.
+pub struct GuestKeys<'a> {
+    /// Authorized to log in as [`VM_USER`].
+    pub authorized: &'a str,
+    /// The machine's host key, private half.
+    pub host_private: &'a str,
+    /// Its public half.
+    pub host_public: &'a str,
+}
+
+/// Indents every line of `text` by `n` spaces, for a YAML block.
+fn indented(text: &str, n: usize) -> String {
+    text.trim_end().lines().map(|l| format!("{:n$}{l}\n", "")).collect()
+}
+
 /// The cloud-init user data of a virtual machine: its host name, the
-/// session's SSH key for root, and nothing else.
-pub fn cloud_init(machine: &MachineSpec, public_key: &str) -> String {
+/// session's login key for root, and the host key the server will expect
+/// (the image's own host keys are deleted, none are generated), so that
+/// the server trusts exactly this machine.
+pub fn cloud_init(machine: &MachineSpec, keys: &GuestKeys<'_>) -> String {
     format!(
-        "#cloud-config\nhostname: {name}\nfqdn: {name}\ndisable_root: false\nssh_pwauth: false\nusers:\n  - name: {VM_USER}\n    lock_passwd: true\n    ssh_authorized_keys:\n      - {public_key}\n",
-        name = machine.name
+        "#cloud-config\nhostname: {name}\nfqdn: {name}\ndisable_root: false\nssh_pwauth: false\nusers:\n  - name: {VM_USER}\n    lock_passwd: true\n    ssh_authorized_keys:\n      - {authorized}\nssh_deletekeys: true\nssh_genkeytypes: []\nssh_keys:\n  ed25519_private: |\n{private}  ed25519_public: {public}\n",
+        name = machine.name,
+        authorized = keys.authorized.trim(),
+        private = indented(keys.host_private, 4),
+        public = keys.host_public.trim(),
+    )
+}
+
+/// The name of a machine's cloud-init secret.
+pub fn cloud_init_secret_name(machine: &str) -> String {
+    format!("{machine}-cloud-init")
+}
+
+/// A machine's cloud-init user data, kept in a secret: it holds the host's
+/// private key, which an object's spec would show to anyone who can read
+/// virtual machines.
+pub fn cloud_init_secret(machine: &MachineSpec, user_data: &str, labels: &BTreeMap<String, String>) -> Secret {
+    typed(
+        "secret",
+        json!({
+            "metadata": { "name": cloud_init_secret_name(&machine.name), "labels": labels },
+            "type": "Opaque",
+            "stringData": { "userdata": user_data },
+        }),
     )
 }
 
 /// A virtual machine booting `disk` (a containerDisk image), with the
 /// machine's memory and CPUs, always running while the session lasts.
-pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<String, String>, public_key: &str, run_strategy: &str) -> DynamicObject {
+pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<String, String>, run_strategy: &str) -> DynamicObject {
     let cores = machine.resources.cpus.ceil().max(1.0) as u32;
     let value = json!({
         "apiVersion": "kubevirt.io/v1",
@@ -188,7 +231,7 @@ pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<Stri
                     "terminationGracePeriodSeconds": 5,
                     "volumes": [
                         { "name": "root", "containerDisk": { "image": disk } },
-                        { "name": "cloudinit", "cloudInitNoCloud": { "userData": cloud_init(machine, public_key) } },
+                        { "name": "cloudinit", "cloudInitNoCloud": { "secretRef": { "name": cloud_init_secret_name(&machine.name) } } },
                     ],
                 },
             },
@@ -212,14 +255,15 @@ pub fn service(machine: &MachineSpec, labels: &BTreeMap<String, String>) -> Serv
     )
 }
 
-/// The session's SSH key, for reaching its virtual machines after a restart too.
-pub fn ssh_secret(private_key: &str, labels: &BTreeMap<String, String>) -> Secret {
+/// The session's SSH keys (its login key, its machines' public host key),
+/// for reaching its virtual machines after a restart too.
+pub fn ssh_secret(private_key: &str, host_public: &str, labels: &BTreeMap<String, String>) -> Secret {
     typed(
         "secret",
         json!({
             "metadata": { "name": SSH_SECRET, "labels": labels },
             "type": "Opaque",
-            "stringData": { "id_ed25519": private_key },
+            "stringData": { SSH_KEY_ENTRY: private_key, HOST_KEY_ENTRY: host_public },
         }),
     )
 }
@@ -249,18 +293,26 @@ mod tests {
         assert_eq!((c["resources"]["limits"]["memory"].as_str(), c["securityContext"]["allowPrivilegeEscalation"].as_bool()), (Some("1024Mi"), Some(false)));
         assert_eq!(pod["spec"]["automountServiceAccountToken"], false);
 
-        let vm = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "ssh-ed25519 AAAA test", "Always")).unwrap();
-        let domain = &vm["spec"]["template"]["spec"]["domain"];
+        let vm_object = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "Always")).unwrap();
+        let domain = &vm_object["spec"]["template"]["spec"]["domain"];
         assert_eq!((domain["cpu"]["cores"].as_u64(), domain["memory"]["guest"].as_str()), (Some(2), Some("1024Mi")));
-        let user_data = vm["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]["userData"].as_str().unwrap();
-        assert!(user_data.starts_with("#cloud-config\n") && user_data.contains("- ssh-ed25519 AAAA test"), "{user_data}");
+        assert_eq!(vm_object["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"], "control-plane-cloud-init");
+        let host_private = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        let user_data = cloud_init(&vm, &GuestKeys { authorized: "ssh-ed25519 AAAA login", host_private, host_public: "ssh-ed25519 BBBB host\n" });
+        assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+        let parsed: Value = serde_yaml::from_str(&user_data).unwrap();
+        assert_eq!(parsed["users"][0]["ssh_authorized_keys"][0], "ssh-ed25519 AAAA login");
+        assert_eq!((parsed["ssh_keys"]["ed25519_private"].as_str(), parsed["ssh_keys"]["ed25519_public"].as_str()), (Some(host_private), Some("ssh-ed25519 BBBB host")));
+        assert_eq!((parsed["ssh_deletekeys"].as_bool(), parsed["hostname"].as_str()), (Some(true), Some("control-plane")));
+        let secret = serde_json::to_value(cloud_init_secret(&vm, &user_data, &labels)).unwrap();
+        assert_eq!(secret["stringData"]["userdata"], user_data.as_str());
 
         let policy = serde_json::to_value(network_policy(&[Egress { cidr: "203.0.113.0/24".into(), port: Some(443) }])).unwrap();
         assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
         assert_eq!(policy["spec"]["egress"][2], json!({"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"protocol": "TCP", "port": 443}]}));
         limit_range();
         service(&box_, &labels);
-        ssh_secret("key", &labels);
+        ssh_secret("key", "host", &labels);
         namespace("proctor-s1", &labels);
     }
 }

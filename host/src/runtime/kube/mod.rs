@@ -8,13 +8,16 @@
 //! which takes everything in it along.
 //!
 //! Commands and terminals on pods go through the API server's exec
-//! subresource (`exec`); files and directories travel through commands
-//! (`via_exec`). Nothing needs a route to pod addresses: the server only
-//! talks to the API server.
+//! subresource (`exec`); on virtual machines, over SSH through KubeVirt's
+//! portforward subresource (`ssh`, `tunnel`). Files and directories travel
+//! through commands (`via_exec`). Nothing needs a route to pod addresses:
+//! the server only talks to the API server.
 
 mod exec;
 pub mod manifests;
 mod ready;
+mod ssh;
+pub mod tunnel;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -76,6 +79,7 @@ pub struct KubeRuntime {
     client: Client,
     config: Arc<KubernetesConfig>,
     instance: String,
+    connections: Arc<ssh::Connections>,
 }
 
 impl std::fmt::Debug for KubeRuntime {
@@ -133,7 +137,7 @@ impl KubeRuntime {
 
     /// A runtime over `client` (a test API server, say).
     pub fn with_client(client: Client, config: KubernetesConfig, instance: impl Into<String>) -> KubeRuntime {
-        KubeRuntime { client, config: Arc::new(config), instance: instance.into() }
+        KubeRuntime { client, config: Arc::new(config), instance: instance.into(), connections: Arc::default() }
     }
 
     /// The namespace of `session`.
@@ -168,12 +172,15 @@ impl KubeRuntime {
         Api::<NetworkPolicy>::namespaced(c(), ns).create(&post, &manifests::network_policy(&spec.egress)).await.map_err(|e| api_error("create the network policy", e))?;
         Api::<ResourceQuota>::namespaced(c(), ns).create(&post, &manifests::resource_quota(spec)).await.map_err(|e| api_error("create the resource quota", e))?;
         Api::<LimitRange>::namespaced(c(), ns).create(&post, &manifests::limit_range()).await.map_err(|e| api_error("create the limit range", e))?;
-        let public_key = if spec.machines.iter().any(|m| m.is_vm()) {
-            let (private, public) = ssh_keypair()?;
-            Api::<Secret>::namespaced(c(), ns).create(&post, &manifests::ssh_secret(&private, labels)).await.map_err(|e| api_error("store the session's SSH key", e))?;
-            public
+        let guest_keys = if spec.machines.iter().any(|m| m.is_vm()) {
+            let ssh::NewKeys { keys, host_private } = ssh::SessionKeys::generate();
+            let secret = manifests::ssh_secret(&keys.client_private()?, &keys.host_public()?, labels);
+            Api::<Secret>::namespaced(c(), ns).create(&post, &secret).await.map_err(|e| api_error("store the session's SSH keys", e))?;
+            let guest = (keys.client_public()?, ssh::private_openssh(&host_private)?, keys.host_public()?);
+            self.connections.remember(ns, keys);
+            Some(guest)
         } else {
-            String::new()
+            None
         };
         for m in &spec.machines {
             let mut machine_labels = labels.clone();
@@ -184,7 +191,13 @@ impl KubeRuntime {
                     Api::<Pod>::namespaced(c(), ns).create(&post, &pod).await.map_err(|e| api_error(&format!("create machine {}", m.name), e))?;
                 }
                 ImageSource::Disk { disk } => {
-                    let vm = manifests::virtual_machine(m, disk, &machine_labels, &public_key, &self.config.vm_run_strategy);
+                    let (authorized, host_private, host_public) = guest_keys.as_ref().expect("keys are made when a machine is virtual");
+                    let user_data = manifests::cloud_init(m, &manifests::GuestKeys { authorized, host_private, host_public });
+                    Api::<Secret>::namespaced(c(), ns)
+                        .create(&post, &manifests::cloud_init_secret(m, &user_data, labels))
+                        .await
+                        .map_err(|e| api_error(&format!("store the boot data of {}", m.name), e))?;
+                    let vm = manifests::virtual_machine(m, disk, &machine_labels, &self.config.vm_run_strategy);
                     Api::<DynamicObject>::namespaced_with(c(), ns, &kubevirt("VirtualMachine", "virtualmachines"))
                         .create(&post, &vm)
                         .await
@@ -205,31 +218,48 @@ impl KubeRuntime {
         Ok(exec::PodMachine { pods: Api::namespaced(self.client.clone(), &self.namespace(session)?), name: machine.to_owned() })
     }
 
-    /// How `machine` of `session` runs commands.
-    async fn machine(&self, session: &str, machine: &str) -> Result<exec::PodMachine, RuntimeError> {
+    /// A virtual machine of the session in namespace `ns`.
+    fn vm(&self, ns: &str, machine: &str) -> ssh::VmMachine {
+        ssh::VmMachine { client: self.client.clone(), namespace: ns.to_owned(), name: machine.to_owned(), connections: self.connections.clone() }
+    }
+
+    /// How `machine` of `session` is reached: a virtual machine if the
+    /// session has one of that name, else a pod.
+    async fn machine(&self, session: &str, machine: &str) -> Result<Machine, RuntimeError> {
+        check_name("machine", machine)?;
         let ns = self.namespace(session)?;
         let vms = Api::<DynamicObject>::namespaced_with(self.client.clone(), &ns, &kubevirt("VirtualMachine", "virtualmachines"));
         if vms.get_opt(machine).await.map_err(|e| api_error("look up the machine", e))?.is_some() {
-            return Err(RuntimeError::Invalid(format!(
-                "machine {machine} is a virtual machine: commands on virtual machines need SSH through the API server, which this server does not speak yet"
-            )));
+            return Ok(Machine::Vm(self.vm(&ns, machine)));
         }
-        self.pod(session, machine)
+        Ok(Machine::Pod(self.pod(session, machine)?))
     }
 }
 
-/// A new ed25519 key pair in OpenSSH form: (private, public).
-fn ssh_keypair() -> Result<(String, String), RuntimeError> {
-    use russh::keys::ssh_key::{LineEnding, PrivateKey, private::Ed25519Keypair};
-    let seed: [u8; 32] = rand::random();
-    let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
-    let private = key.to_openssh(LineEnding::LF).map_err(|e| RuntimeError::Engine(format!("SSH key: {e}")))?.to_string();
-    let public = key.public_key().to_openssh().map_err(|e| RuntimeError::Engine(format!("SSH key: {e}")))?;
-    Ok((private, public))
+/// A machine of a session, as commands reach it.
+enum Machine {
+    Pod(exec::PodMachine),
+    Vm(ssh::VmMachine),
+}
+
+impl Machine {
+    async fn exec(&self, cmd: &Command) -> Result<CommandOutput, RuntimeError> {
+        match self {
+            Machine::Pod(pod) => pod.exec(cmd).await,
+            Machine::Vm(vm) => vm.exec(cmd).await,
+        }
+    }
+
+    async fn terminal(&self, size: TerminalSize) -> Result<Terminal, RuntimeError> {
+        match self {
+            Machine::Pod(pod) => pod.terminal(size).await,
+            Machine::Vm(vm) => vm.terminal(size).await,
+        }
+    }
 }
 
 #[async_trait]
-impl RunsCommands for exec::PodMachine {
+impl RunsCommands for Machine {
     async fn run(&self, cmd: &Command) -> Result<CommandOutput, RuntimeError> {
         self.exec(cmd).await
     }
@@ -252,7 +282,7 @@ impl Runtime for KubeRuntime {
         }
         let labels = self.session_labels(spec);
         let made = match self.create_objects(&ns, spec, &labels).await {
-            Ok(()) => ready::all_ready(&self.client, &ns, spec, self.ready_timeout()).await,
+            Ok(()) => ready::all_ready(self, &ns, spec, self.ready_timeout()).await,
             Err(e) => Err(e),
         };
         if let Err(e) = &made {
@@ -276,6 +306,7 @@ impl Runtime for KubeRuntime {
 
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError> {
         let ns = self.namespace(session)?;
+        self.connections.forget(&ns);
         match Api::<Namespace>::all(self.client.clone()).delete(&ns, &DeleteParams::background()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

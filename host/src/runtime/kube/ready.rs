@@ -1,19 +1,16 @@
 //! Waiting for a session's machines: a pod is ready when its `Ready`
-//! condition is true; a virtual machine when its instance runs and is
-//! `Ready`. A machine that cannot become ready (an image that cannot be
+//! condition is true; a virtual machine when its instance runs, is
+//! `Ready`, and answers SSH with the session's keys. A machine that cannot become ready (an image that cannot be
 //! pulled, no node with room) fails at once with the cluster's reason;
 //! one still not ready at the deadline fails with what it was waiting for.
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::{
-    Api, Client,
-    api::DynamicObject,
-};
+use kube::{Api, api::DynamicObject};
 use serde_json::Value;
 
-use super::{api_error, kubevirt};
+use super::{KubeRuntime, api_error, kubevirt};
 use crate::runtime::{EnvironmentSpec, RuntimeError};
 
 /// How often readiness is asked for.
@@ -80,9 +77,9 @@ fn vmi_standing(vmi: &Value) -> Standing {
 }
 
 /// Waits until every machine of `spec` is ready, within `timeout`.
-pub async fn all_ready(client: &Client, ns: &str, spec: &EnvironmentSpec, timeout: Duration) -> Result<(), RuntimeError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let vmis: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &kubevirt("VirtualMachineInstance", "virtualmachineinstances"));
+pub async fn all_ready(rt: &KubeRuntime, ns: &str, spec: &EnvironmentSpec, timeout: Duration) -> Result<(), RuntimeError> {
+    let pods: Api<Pod> = Api::namespaced(rt.client.clone(), ns);
+    let vmis: Api<DynamicObject> = Api::namespaced_with(rt.client.clone(), ns, &kubevirt("VirtualMachineInstance", "virtualmachineinstances"));
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<&crate::runtime::MachineSpec> = spec.machines.iter().collect();
     loop {
@@ -96,7 +93,14 @@ pub async fn all_ready(client: &Client, ns: &str, spec: &EnvironmentSpec, timeou
             let standing = match &found {
                 // KubeVirt makes the instance a moment after the machine.
                 None => Standing::Waiting("not created yet".into()),
-                Some(v) if m.is_vm() => vmi_standing(v),
+                Some(v) if m.is_vm() => match vmi_standing(v) {
+                    // Booted is not yet reachable: sshd starts late in boot.
+                    Standing::Ready => match rt.vm(ns, &m.name).probe().await {
+                        Ok(()) => Standing::Ready,
+                        Err(e) => Standing::Waiting(format!("SSH not answering yet: {e}")),
+                    },
+                    other => other,
+                },
                 Some(v) => pod_standing(v),
             };
             match standing {
