@@ -28,6 +28,8 @@ use crate::{
 pub struct AppState {
     /// Loaded plugins.
     pub registry: Registry,
+    /// The registry's changes, kept in the store.
+    pub plugins: crate::plugins::shared::SharedPlugins,
     /// The configuration the server started with.
     pub config: Arc<Config>,
     /// Learners' sessions.
@@ -70,6 +72,7 @@ impl AppState {
         let oidc = config.oidc.clone().map(|c| Arc::new(crate::auth::oidc::Oidc::new(c)));
         let labs = Arc::new(LiveCatalog::new(labs, config.scenarios_dir.clone(), config.sessions.default_lifetime()));
         AppState {
+            plugins: crate::plugins::shared::SharedPlugins::new(sessions.store().clone(), registry.clone()),
             registry,
             config: Arc::new(config),
             sessions,
@@ -157,6 +160,10 @@ pub async fn serve_on(
     if let Err(e) = state.settings().refresh().await {
         tracing::warn!(error = %e, "could not read the settings; serving with the configured limits");
     }
+    // Uploaded judges and the versions administrators chose serve again.
+    if let Err(e) = state.plugins.sync().await {
+        tracing::warn!(error = %e, "could not read the kept plugins; serving the bundled ones");
+    }
     let housekeeping = spawn_housekeeping(state.clone());
     tracing::info!(address = %listener.local_addr()?, "serving");
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await;
@@ -164,8 +171,8 @@ pub async fn serve_on(
     served
 }
 
-/// How often a replica re-reads the settings others may have changed and
-/// ends the workshops whose time is up.
+/// How often a replica re-reads the settings and plugin choices others may
+/// have changed and ends the workshops whose time is up.
 const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -176,6 +183,9 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = state.settings().refresh().await {
                 tracing::warn!(error = %e, "could not read the settings");
+            }
+            if let Err(e) = state.plugins.sync().await {
+                tracing::warn!(error = %e, "could not read the kept plugins");
             }
             if let Err(e) = state.workshops().sweep(crate::api::sessions::now()).await {
                 tracing::warn!(error = %e, "could not end the expired workshops");

@@ -1,8 +1,9 @@
 //! The admin API beyond judges, over HTTP: labs reloaded from disk and
 //! disabled or enabled, limits changed at run time (and kept across a
 //! restart), accounts created, changed, disabled and reset, the last
-//! administrator kept, plugin counters, and uploads refused by the dry run
-//! against a lab's recorded cases.
+//! administrator kept, plugin counters, uploads refused by the dry run
+//! against a lab's recorded cases, and uploads and serving choices shared
+//! by replicas and kept across a restart.
 
 use std::{path::Path, sync::Arc};
 
@@ -268,4 +269,67 @@ async fn uploads_are_dry_run_against_the_labs_recorded_cases_and_counted_when_th
     assert!(probe["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{probe}");
     let v1_row = probe["versions"].as_array().unwrap().iter().find(|v| v["version"] == "1.0.0").unwrap();
     assert_eq!(v1_row["calls"].as_u64(), Some(0), "v1 answered nothing: {probe}");
+}
+
+/// Polls `port`'s plugin listing until `plugin` is as `wanted` says.
+async fn until_plugin(port: u16, staff: &str, plugin: &str, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed = request(port, "GET", "/api/v1/admin/plugins", &[("Authorization", staff)], None).await;
+        let found = listed.json.as_array().and_then(|all| all.iter().find(|p| p["name"] == plugin).cloned()).unwrap_or_default();
+        if wanted(&found) {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "the replica never got there: {found}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn uploaded_judges_and_serving_choices_reach_every_replica_and_survive_a_restart() {
+    let bundled = || async {
+        let registry = Registry::new(engine());
+        registry.install(&wasm(&components().probe_v1)).await.unwrap();
+        registry
+    };
+    let (a_registry, b_registry) = (bundled().await, bundled().await);
+    let name = a_registry.list()[0].name.clone();
+    let root = tempfile::tempdir().unwrap();
+    write_lab(root.path(), "probed", &name, None);
+    let store = sqlite().await;
+    let (a, _) = serve(store.clone(), root.path(), a_registry.clone()).await;
+    let (b, _) = serve(store.clone(), root.path(), b_registry.clone()).await;
+    let ada = account(a, &store, "ada", Role::Author).await;
+    let upload = [("Authorization", ada.as_str()), ("Content-Type", "application/wasm")];
+
+    // Uploaded on one replica, it serves there at once and on the other soon.
+    let pushed = request_bytes(a, "POST", "/api/v1/admin/plugins", &upload, &wasm(&components().probe_v2)).await;
+    assert_eq!(pushed.status, 201, "{pushed:?}");
+    assert_eq!(a_registry.serving(&name).unwrap().version, "2.0.0");
+    let on_b = until_plugin(b, &ada, &name, |p| p["serving"] == "2.0.0").await;
+    assert_eq!(on_b["versions"].as_array().unwrap().len(), 2, "{on_b}");
+
+    // A rollback on the other replica, and a disabling, come back the same way.
+    let back = request(b, "POST", &format!("/api/v1/admin/plugins/{name}/rollback"), &[("Authorization", ada.as_str())], None).await;
+    assert_eq!(back.json["serving"], "1.0.0", "{back:?}");
+    until_plugin(a, &ada, &name, |p| p["serving"] == "1.0.0").await;
+    let off = request(a, "PUT", &format!("/api/v1/admin/plugins/{name}/disabled"), &[("Authorization", ada.as_str())], Some(&json!({"disabled": true}))).await;
+    assert_eq!(off.status, 200, "{off:?}");
+    until_plugin(b, &ada, &name, |p| p["disabled"] == true).await;
+    assert!(b_registry.serving(&name).is_err(), "disabled on every replica");
+
+    // A restarted server with only the bundled version loads the upload and
+    // serves as last chosen before its first request.
+    let c_registry = bundled().await;
+    let (c, _) = serve(store.clone(), root.path(), c_registry.clone()).await;
+    let listed = request(c, "GET", "/api/v1/admin/plugins", &[("Authorization", ada.as_str())], None).await;
+    let probe = listed.json.as_array().unwrap().iter().find(|p| p["name"] == name.as_str()).unwrap().clone();
+    assert_eq!((probe["serving"].as_str(), probe["disabled"].as_bool(), probe["versions"].as_array().unwrap().len()), (Some("1.0.0"), Some(true), 2), "{probe}");
+    let on = request(c, "PUT", &format!("/api/v1/admin/plugins/{name}/disabled"), &[("Authorization", ada.as_str())], Some(&json!({"disabled": false}))).await;
+    assert_eq!(on.status, 200);
+    let forward = request(c, "POST", &format!("/api/v1/admin/plugins/{name}/versions/2.0.0/promote"), &[("Authorization", ada.as_str())], None).await;
+    assert_eq!(forward.json["serving"], "2.0.0", "{forward:?}");
+    // The rollback history came along: back to 1.0.0 from there.
+    let again = request(c, "POST", &format!("/api/v1/admin/plugins/{name}/rollback"), &[("Authorization", ada.as_str())], None).await;
+    assert_eq!(again.json["serving"], "1.0.0", "{again:?}");
 }

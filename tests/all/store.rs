@@ -3,7 +3,7 @@
 
 use proctor::{
     sessions::state::{EndReason, Event, Lifetime, Phase, Session, apply},
-    store::{QueuePlace, Store, StoreError},
+    store::{QueuePlace, Store, StoreError, StoredPlugin},
 };
 use proctor_tests::databases::{TestStore, stores};
 
@@ -86,6 +86,26 @@ async fn workspaces_keep_every_byte_per_learner_and_lab() {
         store.delete_workspace("ann", "lab-a").await.unwrap();
         assert_eq!(store.workspace("ann", "lab-a").await.unwrap(), None, "{backend}");
         assert_eq!(store.workspace("ann", "lab-b").await.unwrap().as_deref(), Some(&b"other lab"[..]), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn uploaded_plugins_and_settings_by_prefix_are_kept() {
+    for TestStore { backend, store } in stores("uploaded_plugins_and_settings_by_prefix_are_kept").await {
+        let wasm: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let v1 = StoredPlugin { name: "judge_x".into(), version: "1.0.0".into(), digest: "d1".into() };
+        store.save_plugin_upload(&v1, &wasm, "ada", 1).await.unwrap();
+        store.save_plugin_upload(&StoredPlugin { digest: "other".into(), ..v1.clone() }, b"other", "bo", 2).await.unwrap();
+        assert_eq!(store.plugin_uploads().await.unwrap(), [v1.clone()], "the first upload of a version stays: {backend}");
+        assert_eq!(store.plugin_wasm("judge_x", "1.0.0").await.unwrap().as_deref(), Some(&wasm[..]), "{backend}");
+        assert_eq!(store.plugin_wasm("judge_x", "9.0.0").await.unwrap(), None, "{backend}");
+
+        store.put_setting("plugin:judge_x", "{}", 1).await.unwrap();
+        store.put_setting("plugin:judgeAx", "{}", 1).await.unwrap();
+        store.put_setting("pluginless", "{}", 1).await.unwrap();
+        let keys: Vec<String> = store.settings_with_prefix("plugin:").await.unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["plugin:judgeAx", "plugin:judge_x"], "{backend}");
+        assert_eq!(store.settings_with_prefix("plugin:judge_").await.unwrap().len(), 1, "`_` is no wildcard: {backend}");
     }
 }
 

@@ -1,8 +1,9 @@
 //! Plugins: judges and hint providers as sandboxed WebAssembly components.
 //!
 //! [`engine`] runs them under limits, [`registry`] keeps them by name and
-//! version and swaps versions atomically, [`contract`] checks what they were
-//! built against.
+//! version and swaps versions atomically, [`shared`] keeps uploads and
+//! serving choices in the store for restarts and replicas, [`contract`]
+//! checks what they were built against.
 
 mod bindings;
 mod cache;
@@ -12,6 +13,7 @@ mod host;
 pub mod limits;
 mod output;
 pub mod registry;
+pub mod shared;
 pub mod usage;
 pub mod verdict;
 

@@ -13,7 +13,7 @@ use std::{
     time::SystemTime,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     engine::{LoadError, Plugin, PluginEngine},
@@ -75,6 +75,19 @@ struct Slot {
     /// Versions that served before, most recent last: where rollback goes.
     previous: Vec<Arc<Plugin>>,
     disabled: bool,
+}
+
+/// What a plugin serves, by version: what administrators chose, kept so
+/// that a restart and other replicas serve the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServingState {
+    /// The serving version.
+    pub serving: Option<String>,
+    /// Versions that served before, most recent last.
+    pub previous: Vec<String>,
+    /// Whether it is disabled.
+    pub disabled: bool,
 }
 
 /// A summary of a loaded version, for listings.
@@ -202,6 +215,47 @@ impl Registry {
         let mut slots = self.slots.write().expect("registry lock");
         let slot = slots.get_mut(name).ok_or_else(|| RegistryError::UnknownPlugin(name.into()))?;
         slot.disabled = disabled;
+        Ok(())
+    }
+
+    /// What `name` serves, by version.
+    pub fn state(&self, name: &str) -> Option<ServingState> {
+        let slots = self.slots.read().expect("registry lock");
+        let slot = slots.get(name)?;
+        Some(ServingState {
+            serving: slot.serving.as_ref().map(|p| p.version.clone()),
+            previous: slot.previous.iter().map(|p| p.version.clone()).collect(),
+            disabled: slot.disabled,
+        })
+    }
+
+    /// Whether `version` of `name` is loaded.
+    pub fn has_version(&self, name: &str, version: &str) -> bool {
+        self.slots.read().expect("registry lock").get(name).is_some_and(|s| s.versions.iter().any(|p| p.version == version))
+    }
+
+    /// Serves as `state` says (a choice made here before a restart, or on
+    /// another replica). Refused, changing nothing, when a version it names
+    /// is not loaded.
+    pub fn apply(&self, name: &str, state: &ServingState) -> Result<(), RegistryError> {
+        let mut slots = self.slots.write().expect("registry lock");
+        let slot = slots.get_mut(name).ok_or_else(|| RegistryError::UnknownPlugin(name.into()))?;
+        let find = |version: &String| {
+            slot.versions
+                .iter()
+                .find(|p| &p.version == version)
+                .cloned()
+                .ok_or_else(|| RegistryError::UnknownVersion { name: name.into(), version: version.clone() })
+        };
+        let serving = state.serving.as_ref().map(find).transpose()?;
+        let previous = state.previous.iter().map(find).collect::<Result<Vec<_>, _>>()?;
+        let changed = slot.serving.as_ref().map(|p| &p.version) != state.serving.as_ref();
+        slot.serving = serving;
+        slot.previous = previous;
+        slot.disabled = state.disabled;
+        if changed {
+            tracing::info!(%name, version = ?state.serving, "plugin version serving, as kept in the store");
+        }
         Ok(())
     }
 

@@ -15,13 +15,14 @@ use super::Backend;
 
 /// Every migration, in order: version, description, SQL. A new migration
 /// is a new file in `host/migrations/` and a new line here.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (1, "sessions", include_str!("../../migrations/0001_sessions.sql")),
     (2, "users", include_str!("../../migrations/0002_users.sql")),
     (3, "attempts", include_str!("../../migrations/0003_attempts.sql")),
     (4, "accounts", include_str!("../../migrations/0004_accounts.sql")),
     (5, "audit", include_str!("../../migrations/0005_audit.sql")),
     (6, "admin", include_str!("../../migrations/0006_admin.sql")),
+    (7, "plugins", include_str!("../../migrations/0007_plugins.sql")),
 ];
 
 /// The migrations in one database's dialect.

@@ -11,6 +11,7 @@ mod attempts;
 mod audit;
 mod migrations;
 mod oidc;
+mod plugins;
 mod queue;
 mod sessions;
 mod settings;
@@ -28,6 +29,7 @@ use sqlx::{
 pub use attempts::{AttemptRow, TaskRecord};
 pub use audit::AuditEntry;
 pub use oidc::PendingLogin;
+pub use plugins::StoredPlugin;
 pub use queue::QueuePlace;
 pub use users::{AccountChange, AccountRow};
 pub use workshops::{SeatRow, WorkshopRow};

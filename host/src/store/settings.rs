@@ -12,6 +12,17 @@ impl Store {
         row.map(|r| r.try_get("value").map_err(StoreError::from)).transpose()
     }
 
+    /// Every setting whose key starts with `prefix`, by key.
+    pub async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        // Compared by position, not LIKE: a plugin name may hold `_`.
+        let rows = sqlx::query("SELECT key, value FROM settings WHERE substr(key, 1, $1) = $2 ORDER BY key")
+            .bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX))
+            .bind(prefix)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
+    }
+
     /// Stores `value` under `key`, replacing what was there.
     pub async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query(

@@ -22,7 +22,8 @@ use crate::{
         extract::{Json as JsonBody, Query},
     },
     judging::dry_run::{CaseOutcome, dry_run},
-    plugins::{RegistryError, registry::PluginInfo},
+    api::sessions::now,
+    plugins::{RegistryError, registry::PluginInfo, shared::SharingError},
     server::AppState,
 };
 
@@ -37,6 +38,15 @@ impl From<RegistryError> for ApiError {
             RegistryError::NothingToRollBack(_) => ApiError::new(StatusCode::CONFLICT, "nothing_to_roll_back", message),
             RegistryError::Disabled(_) => ApiError::new(StatusCode::CONFLICT, "plugin_disabled", message),
             RegistryError::Io { .. } => ApiError::internal("the plugin could not be read", &e),
+        }
+    }
+}
+
+impl From<SharingError> for ApiError {
+    fn from(e: SharingError) -> ApiError {
+        match e {
+            SharingError::Registry(e) => e.into(),
+            SharingError::Store(e) => ApiError::internal("the change could not be kept", &e),
         }
     }
 }
@@ -145,13 +155,10 @@ async fn upload(State(state): State<AppState>, Staff(user): Staff, Query(q): Que
             .hint("grade the lab's recorded cases offline with `proctor judge run --fixture` and fix the judge");
         return Err(refused(e, label).await);
     }
-    let plugin = match state.registry.insert(loaded) {
+    let plugin = match state.plugins.add_upload(loaded, &wasm, q.promote, user.login.as_deref().unwrap_or(&user.id), now()).await {
         Ok(p) => p,
         Err(e) => return Err(refused(e.into(), label).await),
     };
-    if q.promote {
-        state.registry.promote(&plugin.name, &plugin.version)?;
-    }
     let detail = format!("{}; dry run: {} case(s) as expected", plugin.digest, dry_run.len());
     audit(&state, &user, if q.promote { "plugin.upload_and_serve" } else { "plugin.upload" }, label, Some(detail)).await;
     let done = Uploaded { name: plugin.name.clone(), version: plugin.version.clone(), digest: plugin.digest.clone(), serving: q.promote, dry_run };
@@ -161,7 +168,7 @@ async fn upload(State(state): State<AppState>, Staff(user): Staff, Query(q): Que
 /// Serves a loaded version.
 #[utoipa::path(post, path = "/admin/plugins/{name}/versions/{version}/promote", tag = "admin", responses((status = 200, body = PluginView), (status = 404)))]
 async fn promote(State(state): State<AppState>, Staff(user): Staff, Path((name, version)): Path<(String, String)>) -> Result<Json<PluginView>, ApiError> {
-    state.registry.promote(&name, &version)?;
+    state.plugins.promote(&name, &version, now()).await?;
     audit(&state, &user, "plugin.promote", format!("{name} {version}"), None).await;
     Ok(Json(view(&state, &name)?))
 }
@@ -169,7 +176,7 @@ async fn promote(State(state): State<AppState>, Staff(user): Staff, Path((name, 
 /// Serves the version that served before again.
 #[utoipa::path(post, path = "/admin/plugins/{name}/rollback", tag = "admin", responses((status = 200, body = PluginView), (status = 404), (status = 409)))]
 async fn rollback(State(state): State<AppState>, Staff(user): Staff, Path(name): Path<String>) -> Result<Json<PluginView>, ApiError> {
-    let back = state.registry.rollback(&name)?;
+    let back = state.plugins.rollback(&name, now()).await?;
     audit(&state, &user, "plugin.rollback", format!("{name} {}", back.version), None).await;
     Ok(Json(view(&state, &name)?))
 }
@@ -185,7 +192,7 @@ pub struct Disabled {
 /// Disables or enables a plugin.
 #[utoipa::path(put, path = "/admin/plugins/{name}/disabled", tag = "admin", request_body = Disabled, responses((status = 200, body = PluginView), (status = 404)))]
 async fn set_disabled(State(state): State<AppState>, Staff(user): Staff, Path(name): Path<String>, JsonBody(req): JsonBody<Disabled>) -> Result<Json<PluginView>, ApiError> {
-    state.registry.set_disabled(&name, req.disabled)?;
+    state.plugins.set_disabled(&name, req.disabled, now()).await?;
     audit(&state, &user, if req.disabled { "plugin.disable" } else { "plugin.enable" }, name.clone(), None).await;
     Ok(Json(view(&state, &name)?))
 }
