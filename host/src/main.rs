@@ -418,7 +418,7 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
             match proctor::runtime::kube::KubeRuntime::connect(config.kubernetes.clone(), config.docker.instance.clone()).await {
                 Ok(kube) => Arc::new(kube) as Arc<dyn Runtime>,
                 Err(e) => {
-                    tracing::error!(error = %e, "no cluster: sessions cannot start (is the kubeconfig right? does the service account have the RBAC of deploy/kubernetes/rbac.yaml?)");
+                    tracing::error!(error = %e, "no cluster: sessions cannot start (is the kubeconfig right? does the service account have the RBAC of docs/kubernetes/rbac.yaml?)");
                     Arc::new(Unavailable::new(e.to_string()))
                 }
             }
