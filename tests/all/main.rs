@@ -19,6 +19,7 @@ mod engine_faults;
 mod hot_swap;
 mod killercoda;
 mod kube_runtime;
+mod kube_schemas;
 mod lab_test;
 mod labs;
 mod offline;
