@@ -12,14 +12,32 @@
 //! schemas really apply. Where the schemas come from, and what they cannot
 //! check (enumerations the published schemas leave open, CEL rules):
 //! `tests/data/schemas/README.md`.
+//!
+//! The deployment manifests shipped in `docs/kubernetes/` are checked the
+//! same way, each document against the schema of its apiVersion and kind,
+//! and against each other and the server where no schema can tell: the
+//! configuration they mount is one the server reads, the service account
+//! the server runs as is the one the RBAC binds and the admission policy
+//! names, and that policy's namespace prefix is the server's.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::LazyLock};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    sync::LazyLock,
+};
 
 use jsonschema::{Registry, Validator};
-use proctor::runtime::{
-    Egress, EnvironmentSpec, ImageSource, MachineSpec, Resources,
-    kube::manifests::{self, GuestKeys},
-    labels,
+use k8s_openapi::serde::Deserialize;
+use proctor::{
+    config::{Config, RuntimeChoice},
+    runtime::{
+        Egress, EnvironmentSpec, ImageSource, MachineSpec, Resources,
+        kube::{
+            KubernetesConfig,
+            manifests::{self, GuestKeys},
+        },
+        labels,
+    },
 };
 use serde_json::{Value, json};
 
@@ -27,6 +45,27 @@ use serde_json::{Value, json};
 /// at: their `$ref`s are relative to their `$id`s, under kubernetes.io.
 const KUBERNETES_DEFINITIONS: &str = "https://kubernetes.io/api/_definitions.json";
 const VIRTUAL_MACHINE: &str = "kubevirt-v1/virtualmachine.json";
+/// The Kubernetes kinds the runtime creates for a session.
+const SESSION_KINDS: &[&str] = &[
+    "kubernetes-1.33/namespace-v1.json",
+    "kubernetes-1.33/networkpolicy-networking-v1.json",
+    "kubernetes-1.33/resourcequota-v1.json",
+    "kubernetes-1.33/limitrange-v1.json",
+    "kubernetes-1.33/pod-v1.json",
+    "kubernetes-1.33/service-v1.json",
+    "kubernetes-1.33/secret-v1.json",
+];
+/// The kinds the deployment manifests in `docs/kubernetes/` add to those.
+const DEPLOYMENT_KINDS: &[&str] = &[
+    "kubernetes-1.33/serviceaccount-v1.json",
+    "kubernetes-1.33/clusterrole-rbac-v1.json",
+    "kubernetes-1.33/clusterrolebinding-rbac-v1.json",
+    "kubernetes-1.33/validatingadmissionpolicy-admissionregistration-v1.json",
+    "kubernetes-1.33/validatingadmissionpolicybinding-admissionregistration-v1.json",
+    "kubernetes-1.33/statefulset-apps-v1.json",
+    "kubernetes-1.33/configmap-v1.json",
+    "kubernetes-1.33/deployment-apps-v1.json",
+];
 
 fn schema_file(path: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/schemas").join(path);
@@ -77,15 +116,7 @@ static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
         .prepare()
         .expect("the Kubernetes definitions load");
     let mut validators = BTreeMap::new();
-    for file in [
-        "kubernetes-1.33/namespace-v1.json",
-        "kubernetes-1.33/networkpolicy-networking-v1.json",
-        "kubernetes-1.33/resourcequota-v1.json",
-        "kubernetes-1.33/limitrange-v1.json",
-        "kubernetes-1.33/pod-v1.json",
-        "kubernetes-1.33/service-v1.json",
-        "kubernetes-1.33/secret-v1.json",
-    ] {
+    for &file in SESSION_KINDS.iter().chain(DEPLOYMENT_KINDS) {
         let schema = schema_file(file);
         let validator = jsonschema::options().with_registry(&registry).build(&schema).unwrap_or_else(|e| panic!("{file} compiles: {e}"));
         validators.insert(file, (validator, schema));
@@ -96,6 +127,17 @@ static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
     validators.insert(VIRTUAL_MACHINE, (validator, vm));
     Schemas { validators }
 });
+
+/// The apiVersion and kind a schema describes, as a manifest names them.
+fn api_version_and_kind(schema: &Value) -> (String, String) {
+    let gvk = &schema["x-kubernetes-group-version-kind"][0];
+    let version = gvk["version"].as_str().unwrap_or_default();
+    let api_version = match gvk["group"].as_str() {
+        Some("") | None => version.to_owned(),
+        Some(group) => format!("{group}/{version}"),
+    };
+    (api_version, gvk["kind"].as_str().unwrap_or_default().to_owned())
+}
 
 impl Schemas {
     /// Every way `manifest` breaks the schema in `file`, each with its JSON
@@ -109,15 +151,27 @@ impl Schemas {
                 format!("at {}: {e}", if path.is_empty() { "/" } else { path })
             })
             .collect();
-        let gvk = &schema["x-kubernetes-group-version-kind"][0];
-        let api_version = match gvk["group"].as_str() {
-            Some("") | None => gvk["version"].as_str().unwrap_or_default().to_owned(),
-            Some(group) => format!("{group}/{}", gvk["version"].as_str().unwrap_or_default()),
-        };
-        if (manifest["apiVersion"].as_str(), manifest["kind"].as_str()) != (Some(&api_version), gvk["kind"].as_str()) {
-            found.push(format!("is {} {}, the schema describes {api_version} {}", manifest["apiVersion"], manifest["kind"], gvk["kind"]));
+        let (api_version, kind) = api_version_and_kind(schema);
+        if (manifest["apiVersion"].as_str(), manifest["kind"].as_str()) != (Some(&*api_version), Some(&*kind)) {
+            found.push(format!("is {} {}, the schema describes {api_version} {kind}", manifest["apiVersion"], manifest["kind"]));
         }
         found
+    }
+
+    /// The schema `manifest`'s apiVersion and kind select, and every way
+    /// `manifest` breaks it. Without a schema for them that is the one
+    /// fault, so an object of an unknown kind or version is refused, not
+    /// passed unchecked.
+    fn check(&self, manifest: &Value) -> (Option<&'static str>, Vec<String>) {
+        let wanted = (manifest["apiVersion"].as_str(), manifest["kind"].as_str());
+        let schema = self.validators.iter().find(|(_, (_, schema))| {
+            let (api_version, kind) = api_version_and_kind(schema);
+            wanted == (Some(&*api_version), Some(&*kind))
+        });
+        match schema {
+            Some((&file, _)) => (Some(file), self.violations(file, manifest)),
+            None => (None, vec![format!("has no schema here for {} {}", manifest["apiVersion"], manifest["kind"])]),
+        }
     }
 }
 
@@ -205,8 +259,9 @@ fn every_generated_manifest_matches_the_published_schemas() {
     }
     assert!(report.is_empty(), "manifests that a cluster would refuse or alter:\n{}", report.join("\n"));
     // Each kind the runtime creates was looked at, not skipped.
-    let checked: std::collections::BTreeSet<_> = manifests.iter().map(|m| m.schema).collect();
-    assert_eq!(checked.len(), SCHEMAS.validators.len(), "a schema no manifest was checked against");
+    let checked: BTreeSet<_> = manifests.iter().map(|m| m.schema).collect();
+    let expected: BTreeSet<_> = SESSION_KINDS.iter().copied().chain([VIRTUAL_MACHINE]).collect();
+    assert_eq!(checked, expected, "the kinds of a session's manifests");
 }
 
 #[test]
@@ -266,4 +321,137 @@ fn a_broken_copy_of_each_manifest_is_refused_at_the_broken_field() {
             if violations.is_empty() { "nothing".to_owned() } else { violations.join("\n") },
         );
     }
+}
+
+/// The documents of a multi-document YAML file in `docs/kubernetes/`, each
+/// as the JSON the API server is sent.
+fn shipped_manifests(file: &str) -> Vec<Value> {
+    let path = proctor_tests::workspace().join("docs/kubernetes").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|document| Value::deserialize(document).unwrap_or_else(|e| panic!("parse {file}: {e}")))
+        // A stray `---` makes an empty document, which kubectl skips too.
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+/// How the messages name a document: its kind and name.
+fn kind_and_name(document: &Value) -> String {
+    format!("{} {}", document["kind"].as_str().unwrap_or("(no kind)"), document["metadata"]["name"].as_str().unwrap_or("(no name)"))
+}
+
+/// The one document of `kind` among `documents`.
+fn only<'a>(documents: &'a [Value], kind: &str) -> &'a Value {
+    let mut of_kind = documents.iter().filter(|d| d["kind"] == kind);
+    match (of_kind.next(), of_kind.next()) {
+        (Some(document), None) => document,
+        _ => panic!("expected one {kind} among the shipped manifests"),
+    }
+}
+
+/// A field a cross-check needs, as a string.
+fn text<'a>(value: &'a Value, what: &str) -> &'a str {
+    value.as_str().unwrap_or_else(|| panic!("{what} is a string, not {value}"))
+}
+
+#[test]
+fn the_shipped_deployment_manifests_match_the_published_schemas() {
+    let rbac = shipped_manifests("rbac.yaml");
+    let proctor = shipped_manifests("proctor.yaml");
+
+    // Every document of both files, each against its schema; a count of
+    // them shows none was lost in the splitting.
+    let mut report = Vec::new();
+    let mut used = BTreeSet::new();
+    for (file, documents, expected) in [("rbac.yaml", &rbac, 5), ("proctor.yaml", &proctor, 6)] {
+        let mut validated = 0;
+        for document in documents {
+            let (schema, violations) = SCHEMAS.check(document);
+            if let Some(schema) = schema {
+                used.insert(schema);
+                validated += 1;
+            }
+            report.extend(violations.into_iter().map(|v| format!("{file}: the {} {v}", kind_and_name(document))));
+        }
+        let names: Vec<_> = documents.iter().map(kind_and_name).collect();
+        assert_eq!(documents.len(), expected, "the documents of {file}: {names:?}");
+        assert_eq!(validated, expected, "documents of {file} validated against a schema, of {names:?}");
+    }
+    assert!(report.is_empty(), "shipped manifests that a cluster would refuse or alter:\n{}", report.join("\n"));
+    // No schema is kept for a kind the manifests no longer use.
+    for kind in DEPLOYMENT_KINDS {
+        assert!(used.contains(kind), "no shipped manifest is a {kind}");
+    }
+    // A kind or version without a schema here fails rather than passing
+    // unchecked: the admission policy at its beta version, say.
+    let mut beta_policy = only(&rbac, "ValidatingAdmissionPolicy").clone();
+    beta_policy["apiVersion"] = json!("admissionregistration.k8s.io/v1beta1");
+    let (schema, violations) = SCHEMAS.check(&beta_policy);
+    assert!(schema.is_none() && !violations.is_empty(), "a v1beta1 admission policy was checked against {schema:?}");
+
+    // The server reads the configuration the ConfigMap holds: its file is
+    // where the Deployment mounts the ConfigMap and points PROCTOR_CONFIG.
+    let config_map = only(&proctor, "ConfigMap");
+    let deployment = only(&proctor, "Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let server = &pod["containers"][0];
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["configMap"]["name"] == config_map["metadata"]["name"])
+        .expect("the Deployment mounts the ConfigMap");
+    let mount = server["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == volume["name"])
+        .expect("the server's container mounts the ConfigMap's volume");
+    let config_file = server["env"].as_array().into_iter().flatten().find(|e| e["name"] == "PROCTOR_CONFIG").map(|e| &e["value"]);
+    assert_eq!(config_file, Some(&json!(format!("{}/proctor.toml", text(&mount["mountPath"], "the mount path")))), "where the server reads its configuration");
+
+    // Read as the server reads it at start-up, with its checks.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("proctor.toml");
+    std::fs::write(&path, text(&config_map["data"]["proctor.toml"], "the ConfigMap's proctor.toml")).expect("write proctor.toml");
+    let config = Config::load(Some(&path)).unwrap_or_else(|e| panic!("the ConfigMap's proctor.toml: {e}"));
+    assert_eq!(config.runtime, RuntimeChoice::Kubernetes, "the runtime the ConfigMap chooses");
+
+    // The server runs as the service account the RBAC binds, in its namespace.
+    let account = only(&rbac, "ServiceAccount");
+    let account_name = text(&account["metadata"]["name"], "the service account's name");
+    let namespace = text(&account["metadata"]["namespace"], "the service account's namespace");
+    assert_eq!(pod["serviceAccountName"], account_name, "the Deployment's service account");
+    assert_eq!(deployment["metadata"]["namespace"], namespace, "the Deployment's namespace");
+    let role = only(&rbac, "ClusterRole");
+    let binding = only(&rbac, "ClusterRoleBinding");
+    assert_eq!((&binding["roleRef"]["kind"], &binding["roleRef"]["name"]), (&json!("ClusterRole"), &role["metadata"]["name"]), "the role the binding grants");
+    let subjects = binding["subjects"].as_array().into_iter().flatten();
+    assert!(
+        subjects.clone().any(|s| s["kind"] == "ServiceAccount" && s["name"] == account_name && s["namespace"] == namespace),
+        "the ClusterRoleBinding grants the role to {:?}, not to the Deployment's service account {namespace}/{account_name}",
+        subjects.collect::<Vec<_>>(),
+    );
+
+    // The admission policy is bound, refuses what it rejects, and applies
+    // to that service account.
+    let policy = only(&rbac, "ValidatingAdmissionPolicy");
+    let policy_binding = only(&rbac, "ValidatingAdmissionPolicyBinding");
+    assert_eq!(policy_binding["spec"]["policyName"], policy["metadata"]["name"], "the policy the binding applies");
+    assert!(policy_binding["spec"]["validationActions"].as_array().into_iter().flatten().any(|a| a == "Deny"), "the policy binding only warns or audits");
+    let username = format!("'system:serviceaccount:{namespace}:{account_name}'");
+    let mut conditions = policy["spec"]["matchConditions"].as_array().into_iter().flatten();
+    assert!(conditions.any(|c| text(&c["expression"], "a match condition").contains(&username)), "the admission policy's conditions name no {username}");
+
+    // Its namespace prefix is the one the server's sessions get, both as
+    // configured here and by default.
+    let prefixes: BTreeSet<&str> = policy["spec"]["validations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|v| text(&v["expression"], "a validation").split("startsWith('").skip(1))
+        .map(|rest| rest.split('\'').next().unwrap_or_default())
+        .collect();
+    assert_eq!(prefixes, BTreeSet::from([&*config.kubernetes.namespace_prefix]), "the admission policy's namespace prefixes and the ConfigMap's");
+    assert_eq!(config.kubernetes.namespace_prefix, KubernetesConfig::default().namespace_prefix, "the ConfigMap's namespace prefix and the server's default");
 }
