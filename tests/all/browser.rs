@@ -9,16 +9,13 @@
 //! the browser's tools are installed; with `PROCTOR_TEST_BROWSER=1` (as CI
 //! sets) missing tools fail the test instead of skipping it.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Stdio,
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use proctor::{config::Config, labs::Catalog, plugins::Registry, runtime::docker::DockerRuntime, server::AppState, sessions::Sessions};
 use proctor_tests::{
-    EngineCleanup, databases::sqlite, docker_enabled, engine,
+    EngineCleanup,
+    browser::{artifacts_dir, browser_tools},
+    databases::sqlite, docker_enabled, engine,
     http::{self, request},
     memory_runtime::MemoryRuntime,
     workspace,
@@ -48,36 +45,6 @@ async fn the_ui_is_served_at_every_client_route_and_api_paths_stay_json() {
     assert_eq!(health.json["status"], "ok", "{health:?}");
 }
 
-/// What the browser test needs, or why it cannot run.
-struct BrowserTools {
-    node: PathBuf,
-    chromium: PathBuf,
-    script: PathBuf,
-}
-
-fn browser_tools() -> Result<BrowserTools, String> {
-    let dir = workspace().join("tests/browser");
-    let node = which("node").ok_or("node is not installed (apt-get install nodejs)")?;
-    let chromium = std::env::var_os("PROCTOR_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if !chromium.exists() {
-        return Err(format!("{} is missing (apt-get install chromium)", chromium.display()));
-    }
-    if !dir.join("node_modules/playwright-core").is_dir() {
-        return Err(format!("playwright-core is not installed: run `npm ci` in {}", dir.display()));
-    }
-    Ok(BrowserTools { node, chromium, script: dir.join("learner.mjs") })
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.is_file()))
-}
-
-/// Where the screenshots go: the target directory's `browser-artifacts`.
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
-    target.join("browser-artifacts")
-}
-
 /// A server with the bundled labs on the real engine, its objects labelled
 /// with their own `instance` so the test can remove all of them.
 async fn serve_labs(instance: &str) -> u16 {
@@ -102,36 +69,10 @@ async fn a_learner_does_the_first_steps_lab_in_a_real_browser() {
     if !docker_enabled(test) {
         return;
     }
-    let tools = match browser_tools() {
-        Ok(tools) => tools,
-        Err(missing) if std::env::var("PROCTOR_TEST_BROWSER").is_ok_and(|v| v == "1") => {
-            panic!("PROCTOR_TEST_BROWSER=1 but the browser test cannot run: {missing}")
-        }
-        Err(missing) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "skipped {test}: {missing} (set PROCTOR_TEST_BROWSER=1 to make this a failure)");
-            return;
-        }
-    };
+    let Some(tools) = browser_tools(test) else { return };
     let instance = format!("browser-test-{}", std::process::id());
     let _cleanup = EngineCleanup::default().label("dev.proctor.instance", &instance);
     let port = serve_labs(&instance).await;
     let artifacts = artifacts_dir();
-
-    let run = tokio::process::Command::new(&tools.node)
-        .arg(&tools.script)
-        .arg(format!("http://127.0.0.1:{port}"))
-        .arg(&artifacts)
-        .env("PROCTOR_CHROMIUM", &tools.chromium)
-        .current_dir(tools.script.parent().unwrap_or(Path::new(".")))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), run)
-        .await
-        .expect("the browser test finishes within 10 minutes")
-        .expect("node runs");
-    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the browser test failed ({}); screenshots in {}:\n{log}", output.status, artifacts.display());
-    assert!(log.contains("steps passed"), "{log}");
+    tools.run("learner.mjs", &[format!("http://127.0.0.1:{port}"), artifacts.display().to_string()], &[], Duration::from_secs(600), &artifacts).await;
 }

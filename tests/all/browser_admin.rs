@@ -13,12 +13,7 @@
 //! with `PROCTOR_TEST_BROWSER=1` missing tools fail it instead of skipping
 //! it.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Stdio,
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use proctor::{
     auth::accounts,
@@ -27,32 +22,12 @@ use proctor::{
     sessions::{Clock, SystemClock},
 };
 use proctor_tests::{
-    EngineCleanup, components, docker_enabled,
+    EngineCleanup,
+    browser::{artifacts_dir, browser_tools},
+    components, docker_enabled,
     http::{serve_bundled_labs_on, start_as_guest},
-    wasm, workspace,
+    wasm,
 };
-
-/// Node and Chromium, or why the test cannot run. The same discovery as
-/// the learner's browser test (`browser.rs`), which keeps its own private.
-struct BrowserTools {
-    node: PathBuf,
-    chromium: PathBuf,
-}
-
-fn browser_tools() -> Result<BrowserTools, String> {
-    let node = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("node")).find(|p| p.is_file()))
-        .ok_or("node is not installed (apt-get install nodejs)")?;
-    let chromium = std::env::var_os("PROCTOR_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if !chromium.exists() {
-        return Err(format!("{} is missing (apt-get install chromium)", chromium.display()));
-    }
-    let modules = workspace().join("tests/browser/node_modules/playwright-core");
-    if !modules.is_dir() {
-        return Err(format!("playwright-core is not installed: run `npm ci` in {}", workspace().join("tests/browser").display()));
-    }
-    Ok(BrowserTools { node, chromium })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_swaps_a_judge_and_ends_a_session_in_a_real_browser() {
@@ -60,17 +35,7 @@ async fn an_administrator_swaps_a_judge_and_ends_a_session_in_a_real_browser() {
     if !docker_enabled(test) {
         return;
     }
-    let tools = match browser_tools() {
-        Ok(tools) => tools,
-        Err(missing) if std::env::var("PROCTOR_TEST_BROWSER").is_ok_and(|v| v == "1") => {
-            panic!("PROCTOR_TEST_BROWSER=1 but the browser test cannot run: {missing}")
-        }
-        Err(missing) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "skipped {test}: {missing} (set PROCTOR_TEST_BROWSER=1 to make this a failure)");
-            return;
-        }
-    };
+    let Some(tools) = browser_tools(test) else { return };
     let instance = format!("browser-admin-test-{}", std::process::id());
     let _cleanup = EngineCleanup::default().label("dev.proctor.instance", &instance);
     let runtime = DockerRuntime::connect().await.expect("the engine answers").with_instance(&instance);
@@ -83,30 +48,15 @@ async fn an_administrator_swaps_a_judge_and_ends_a_session_in_a_real_browser() {
         .expect("a new store has no administrator yet");
     let (_learner, session, _session_cleanup) = start_as_guest(port, "first-steps").await;
 
-    let script = workspace().join("tests/browser/admin.mjs");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
-    let artifacts = target.join("browser-artifacts");
-    let run = tokio::process::Command::new(&tools.node)
-        .arg(&script)
-        .env("PROCTOR_URL", format!("http://127.0.0.1:{port}"))
-        .env("PROCTOR_ADMIN_PASSWORD", &password)
-        .env("PROCTOR_JUDGE_NAME", &v1.name)
-        .env("PROCTOR_JUDGE_V2", &components().probe_v2)
-        .env("PROCTOR_SESSION_ID", &session)
-        .env("PROCTOR_ARTIFACTS", &artifacts)
-        .env("PROCTOR_CHROMIUM", &tools.chromium)
-        .current_dir(script.parent().unwrap_or(Path::new(".")))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the browser test finishes within 5 minutes")
-        .expect("node runs");
-    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    let shots = artifacts.join("admin");
-    assert!(output.status.success(), "the admin browser test failed ({}); screenshots in {}:\n{log}", output.status, shots.display());
-    assert!(log.contains("steps passed"), "{log}");
+    let url = format!("http://127.0.0.1:{port}");
+    let env: [(&str, &std::ffi::OsStr); 5] = [
+        ("PROCTOR_URL", url.as_ref()),
+        ("PROCTOR_ADMIN_PASSWORD", password.as_ref()),
+        ("PROCTOR_JUDGE_NAME", v1.name.as_ref()),
+        ("PROCTOR_JUDGE_V2", components().probe_v2.as_ref()),
+        ("PROCTOR_SESSION_ID", session.as_ref()),
+    ];
+    tools.run("admin.mjs", &[], &env, Duration::from_secs(300), &artifacts_dir().join("admin")).await;
 
     // What the browser was shown is what the server did.
     assert_eq!(registry.serving(&v1.name).expect("the probe serves").version, v1.version, "rolled back to version 1");

@@ -20,10 +20,9 @@
 // /usr/bin/chromium).
 
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { Steps, freshArtifacts, openPage } from "./harness.mjs";
 
 const env = (name) => process.env[name] || (console.error(`${name} is not set; see the head of admin.mjs`), process.exit(2));
 const url = env("PROCTOR_URL");
@@ -34,42 +33,14 @@ const sessionId = env("PROCTOR_SESSION_ID");
 const NEW_PASSWORD = "paper lantern over the bay";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(resolve(process.env.PROCTOR_ARTIFACTS ?? join(here, "../../target/browser-artifacts")), "admin");
-mkdirSync(artifacts, { recursive: true });
-for (const old of readdirSync(artifacts).filter((f) => f.endsWith(".png"))) rmSync(join(artifacts, old));
+const artifacts = freshArtifacts(join(resolve(process.env.PROCTOR_ARTIFACTS ?? join(here, "../../target/browser-artifacts")), "admin"));
 
 const LONG = 60_000; // loading a component, ending a session
 const SHORT = 20_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.PROCTOR_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  // Root in a container has no user namespaces for Chromium's sandbox.
-  args: ["--no-sandbox", "--disable-dev-shm-usage"],
-});
-const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-const page = await context.newPage();
-page.setDefaultTimeout(SHORT);
-
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(e.stack ?? String(e)));
-page.on("console", (m) => { if (m.type() === "error") console.log(`  [browser console] ${m.text()}`); });
-
-let count = 0;
-/** Runs one step, then saves its screenshot (or a FAILED one). */
-async function step(name, body) {
-  count += 1;
-  const label = `${String(count).padStart(2, "0")}-${name}`;
-  console.log(`step ${label}`);
-  try {
-    await body();
-    assert.deepEqual(pageErrors, [], "the page threw");
-  } catch (e) {
-    await page.screenshot({ path: join(artifacts, `${label}-FAILED.png`), fullPage: true }).catch(() => {});
-    throw e;
-  }
-  await page.screenshot({ path: join(artifacts, `${label}.png`), fullPage: true });
-}
+const { browser, page, pageErrors } = await openPage({ width: 1366, height: 900 }, SHORT);
+const steps = new Steps(page, pageErrors, artifacts, { fullPage: true });
+const step = (name, body) => steps.run(name, body);
 
 /** Calls the API from the page, with its cookie: the status and the JSON body. */
 function fetchFromPage(path, method = "GET") {
@@ -92,8 +63,7 @@ async function openTab(name) {
 
 let v1;
 let v2;
-let ok = false;
-try {
+await steps.all(browser, async () => {
   await step("failed-single-sign-on-explained", async () => {
     await page.goto(`${url}/login?sso_error=${encodeURIComponent("the issuer said: access_denied")}`);
     const alert = page.getByRole("alert");
@@ -223,13 +193,4 @@ try {
     await page.waitForURL((u) => u.pathname === "/login" && u.searchParams.get("next") === "/admin/audit");
     await page.getByLabel("Login", { exact: true }).waitFor();
   });
-
-  ok = true;
-  console.log(`all ${count} steps passed; screenshots in ${artifacts}`);
-} catch (e) {
-  console.error(`FAILED at step ${count}: ${e.stack ?? e}`);
-  if (pageErrors.length) console.error(`page errors:\n${pageErrors.join("\n")}`);
-} finally {
-  await browser.close();
-}
-process.exit(ok ? 0 : 1);
+});

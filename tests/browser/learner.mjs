@@ -15,20 +15,16 @@
 // browser (default /usr/bin/chromium, Debian's).
 
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { resolve } from "node:path";
+import { Steps, freshArtifacts, openPage } from "./harness.mjs";
 
 const base = process.argv[2];
 if (!base) {
   console.error("usage: node learner.mjs BASE_URL [ARTIFACTS_DIR]");
   process.exit(2);
 }
-const artifacts = resolve(process.argv[3] ?? "target/browser-artifacts");
-mkdirSync(artifacts, { recursive: true });
-// Screenshots of an earlier run would be mistaken for this one's.
-for (const old of readdirSync(artifacts).filter((f) => f.endsWith(".png"))) rmSync(join(artifacts, old));
+const artifacts = freshArtifacts(resolve(process.argv[3] ?? "target/browser-artifacts"));
 
 const LONG = 60_000; // starting a session, running a check
 const SHORT = 20_000;
@@ -73,35 +69,9 @@ class Relay {
 const relay = new Relay(base);
 const url = await relay.listen();
 
-const browser = await chromium.launch({
-  executablePath: process.env.PROCTOR_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  // Root in a container has no user namespaces for Chromium's sandbox.
-  args: ["--no-sandbox", "--disable-dev-shm-usage"],
-});
-const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-const page = await context.newPage();
-page.setDefaultTimeout(SHORT);
-
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(e.stack ?? String(e)));
-page.on("console", (m) => { if (m.type() === "error") console.log(`  [browser console] ${m.text()}`); });
-
-let count = 0;
-/** Runs one step, then saves its screenshot (or a FAILED one). */
-async function step(name, body) {
-  count += 1;
-  const label = `${String(count).padStart(2, "0")}-${name}`;
-  console.log(`step ${label}`);
-  try {
-    await body();
-    assert.deepEqual(pageErrors, [], "the page threw");
-  } catch (e) {
-    await page.screenshot({ path: join(artifacts, `${label}-FAILED.png`) }).catch(() => {});
-    throw e;
-  }
-  await page.screenshot({ path: join(artifacts, `${label}.png`) });
-}
+const { browser, page, pageErrors } = await openPage({ width: 1366, height: 768 }, SHORT);
+const steps = new Steps(page, pageErrors, artifacts);
+const step = (name, body) => steps.run(name, body);
 
 /** The text the visible terminal shows (all rows, scrollback rows too). */
 function terminalText() {
@@ -135,8 +105,7 @@ async function verdict(status) {
 }
 
 let sessionId;
-let ok = false;
-try {
+await steps.all(browser, async () => {
   await step("catalog", async () => {
     await page.goto(url);
     const card = page.locator('.lab-card[data-lab="first-steps"]');
@@ -274,7 +243,7 @@ try {
     const banner = page.locator(".panel:not([hidden]) .term-banner-warn");
     await banner.waitFor();
     assert.match(await banner.innerText(), /Connection to the terminal lost\. Reconnecting/);
-    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-connection-dropped-banner.png`) });
+    await steps.shot("connection-dropped-banner");
     relay.resume();
     await banner.waitFor({ state: "hidden", timeout: LONG });
     await page.locator('.tab[data-kind="terminal"][aria-selected="true"][data-state="open"]').waitFor();
@@ -306,7 +275,7 @@ try {
     const ended = page.locator(".panel:not([hidden]) .term-banner-ended");
     await ended.waitFor();
     assert.match(await ended.innerText(), /This terminal has ended/);
-    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-terminal-ended.png`) });
+    await steps.shot("terminal-ended");
     await ended.locator('button:has-text("Open a new terminal")').click();
     await page.locator('.tab[data-kind="terminal"][aria-selected="true"][data-state="open"]', { hasText: "Terminal 3" }).waitFor({ timeout: LONG });
     assert.equal(await page.locator('.tab[data-kind="terminal"]').count(), 2, "the ended terminal's tab is gone");
@@ -347,7 +316,7 @@ try {
     await page.click('button:has-text("Start again")');
     const status = page.locator("dialog .start-status");
     await status.filter({ hasText: /You are #2 in the queue; retrying in \d s/ }).waitFor();
-    await page.screenshot({ path: join(artifacts, `${String(count).padStart(2, "0")}-queue.png`) });
+    await steps.shot("queue");
     await page.waitForURL((u) => u.pathname.startsWith("/sessions/") && !u.pathname.endsWith(sessionId), { timeout: LONG });
     await page.locator('.tab[data-kind="terminal"][data-state="open"]').waitFor({ timeout: LONG });
     assert.equal(refused, 1);
@@ -358,14 +327,4 @@ try {
     await page.click('dialog button:has-text("End the session")');
     await page.locator(".state-panel.ended").waitFor({ timeout: LONG });
   });
-
-  ok = true;
-  console.log(`all ${count} steps passed; screenshots in ${artifacts}`);
-} catch (e) {
-  console.error(`FAILED at step ${count}: ${e.stack ?? e}`);
-  if (pageErrors.length) console.error(`page errors:\n${pageErrors.join("\n")}`);
-} finally {
-  await browser.close();
-  relay.server.close();
-}
-process.exit(ok ? 0 : 1);
+}, () => relay.server.close());

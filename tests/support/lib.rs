@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: the real components they run, built
 //! once per test process from `judges/` and `tests/plugins/`.
 
+pub mod browser;
 pub mod databases;
 pub mod engine_proxy;
 pub mod fake_guest;

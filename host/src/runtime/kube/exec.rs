@@ -2,27 +2,22 @@
 //! subresource: a WebSocket speaking the channel protocol (stdin, stdout,
 //! stderr, the exit status, terminal resizes).
 
-use std::{
-    pin::Pin,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{pin::Pin, sync::Arc};
 
 use futures::{SinkExt, StreamExt};
 use k8s_openapi::{api::core::v1::Pod, apimachinery::pkg::apis::meta::v1::Status};
 use kube::api::{Api, AttachParams, AttachedProcess, TerminalSize as KubeSize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{api_error, manifests::MACHINE_CONTAINER};
+use super::{
+    api_error,
+    limits::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, within},
+    manifests::MACHINE_CONTAINER,
+};
 use crate::{
     capabilities::{Command, CommandOutput},
     runtime::{RuntimeError, Terminal, TerminalResizer, TerminalSize},
 };
-
-/// Default time limit of a command that names none.
-const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on each output stream of a command that names none.
-const DEFAULT_OUTPUT_CAP: u32 = 1 << 20;
 
 /// A container machine: a pod of the session's namespace.
 #[derive(Clone)]
@@ -90,7 +85,6 @@ impl PodMachine {
         if cmd.argv.is_empty() {
             return Err(RuntimeError::Invalid("a command needs a program".into()));
         }
-        let started = Instant::now();
         let timeout = cmd.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT);
         let params = AttachParams::default().container(MACHINE_CONTAINER).stdin(cmd.stdin.is_some()).stdout(true).stderr(true);
         let mut process = self.attach(argv(cmd), &params).await?;
@@ -121,15 +115,11 @@ impl PodMachine {
                 duration_ms: 0,
             })
         };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(Ok(mut out)) => {
-                out.duration_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-                Ok(out)
-            }
-            Ok(Err(e)) => Err(e),
+        match within(timeout, run).await {
+            Some(done) => done,
             // The API server has no call to stop an exec: closing the stream
             // hangs up on the program, which ends with its machine otherwise.
-            Err(_) => {
+            None => {
                 process.abort();
                 Err(RuntimeError::TimedOut(timeout.as_millis()))
             }

@@ -14,6 +14,7 @@
 //! the server only talks to the API server.
 
 mod exec;
+mod limits;
 pub mod manifests;
 mod ready;
 mod ssh;

@@ -9,7 +9,7 @@ use std::{
     collections::HashMap,
     pin::Pin,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use futures::StreamExt;
@@ -23,6 +23,7 @@ use russh::{
 
 use super::{
     api_error,
+    limits::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, within},
     manifests::{HOST_KEY_ENTRY, SSH_KEY_ENTRY, SSH_SECRET, VM_USER},
     tunnel,
 };
@@ -35,10 +36,6 @@ use crate::{
 const SSH_PORT: u16 = 22;
 /// How long opening a connection (tunnel, handshake, login) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Default time limit of a command that names none.
-const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on each output stream of a command that names none.
-const DEFAULT_OUTPUT_CAP: u32 = 1 << 20;
 
 /// A session's keys: the one its server logs in with, and the host key its
 /// machines were given.
@@ -280,7 +277,6 @@ impl VmMachine {
         if cmd.argv.is_empty() {
             return Err(RuntimeError::Invalid("a command needs a program".into()));
         }
-        let started = Instant::now();
         let timeout = cmd.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT);
         let cap = cmd.max_output_bytes.unwrap_or(DEFAULT_OUTPUT_CAP) as usize;
         let channel = self.channel().await?;
@@ -320,13 +316,9 @@ impl VmMachine {
             fed?;
             Ok::<_, RuntimeError>(out)
         };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(Ok(mut out)) => {
-                out.duration_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-                Ok(out)
-            }
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
+        match within(timeout, run).await {
+            Some(done) => done,
+            None => {
                 // Asking to kill needs a server that honours signal
                 // requests; closing the channel hangs up on it either way.
                 write.signal(Sig::KILL).await.ok();
