@@ -19,7 +19,7 @@ use proctor::{
     capabilities::Command,
     runtime::{
         EnvironmentSpec, ImageSource, MachineSpec, Resources, Runtime, RuntimeError, TerminalSize,
-        kube::{KubeRuntime, KubernetesConfig},
+        kube::{KubeRuntime, KubernetesConfig, manifests::VmStorage},
     },
     sessions::{SessionError, Sessions},
 };
@@ -179,7 +179,9 @@ fn decoded(secret: &serde_json::Value, entry: &str) -> String {
 async fn a_virtual_machine_is_reached_over_ssh_through_the_api_server() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = FakeCluster::start(Behaviour::default()).await;
-    let kube = runtime(&cluster, 20);
+    // Root disks on volumes the cluster's importer fills from the image.
+    let storage = VmStorage::Volume { storage_class: Some("fast-ssd".into()), size: "30Gi".into() };
+    let kube = KubeRuntime::with_client(cluster.client(), KubernetesConfig { ready_timeout_seconds: 20, vm_storage: storage, ..KubernetesConfig::default() }, "kube-test");
     let disk = ImageSource::Disk { disk: "quay.io/proctor/kubeadm-node:1.31".into() };
     assert!(kube.supports(&disk));
     kube.create(&spec("s4", vec![machine("control-plane", disk, dir.path())])).await.unwrap();
@@ -188,7 +190,9 @@ async fn a_virtual_machine_is_reached_over_ssh_through_the_api_server() {
     // the session's login key, and a host key the server pins.
     let vm = cluster.object("proctor-s4", "virtualmachines", "control-plane").unwrap();
     let template = &vm["spec"]["template"]["spec"];
-    assert_eq!((vm["spec"]["runStrategy"].as_str(), template["volumes"][0]["containerDisk"]["image"].as_str()), (Some("Always"), Some("quay.io/proctor/kubeadm-node:1.31")));
+    assert_eq!((vm["spec"]["runStrategy"].as_str(), template["volumes"][0]["dataVolume"]["name"].as_str()), (Some("Always"), Some("control-plane-root")));
+    let root = &vm["spec"]["dataVolumeTemplates"][0]["spec"];
+    assert_eq!((root["source"]["registry"]["url"].as_str(), root["storage"]["storageClassName"].as_str()), (Some("docker://quay.io/proctor/kubeadm-node:1.31"), Some("fast-ssd")));
     assert_eq!(template["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"], "control-plane-cloud-init");
     let keys = cluster.object("proctor-s4", "secrets", "proctor-ssh").unwrap();
     assert!(decoded(&keys, "id_ed25519").starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));

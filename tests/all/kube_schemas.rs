@@ -34,7 +34,7 @@ use proctor::{
         Egress, EnvironmentSpec, ImageSource, MachineSpec, Resources,
         kube::{
             KubernetesConfig,
-            manifests::{self, GuestKeys},
+            manifests::{self, GuestKeys, VmStorage},
         },
         labels,
     },
@@ -237,7 +237,12 @@ fn session() -> Vec<Manifest> {
         manifest("limit range", "kubernetes-1.33/limitrange-v1.json", manifests::limit_range()),
         manifest("SSH secret", "kubernetes-1.33/secret-v1.json", manifests::ssh_secret(host_private, host_public, &session_labels)),
         manifest("cloud-init secret", "kubernetes-1.33/secret-v1.json", manifests::cloud_init_secret(&vm, &user_data, &session_labels)),
-        manifest("virtual machine", VIRTUAL_MACHINE, manifests::virtual_machine(&vm, "quay.io/containerdisks/debian:12", &machine_labels(&vm), "Always")),
+        manifest("virtual machine", VIRTUAL_MACHINE, manifests::virtual_machine(&vm, "quay.io/containerdisks/debian:12", &machine_labels(&vm), "Always", &VmStorage::Container)),
+        manifest(
+            "virtual machine on a volume",
+            VIRTUAL_MACHINE,
+            manifests::virtual_machine(&vm, "quay.io/containerdisks/debian:12", &machine_labels(&vm), "Always", &VmStorage::Volume { storage_class: Some("fast".into()), size: "20Gi".into() }),
+        ),
         manifest("service of the virtual machine", "kubernetes-1.33/service-v1.json", manifests::service(&vm, &session_labels)),
         manifest("pod", "kubernetes-1.33/pod-v1.json", manifests::pod(&container, "proctor/base:bookworm", &machine_labels(&container), "IfNotPresent")),
         manifest("service of the pod", "kubernetes-1.33/service-v1.json", manifests::service(&container, &session_labels)),

@@ -96,6 +96,8 @@ pub fn resource_quota(spec: &EnvironmentSpec) -> ResourceQuota {
     let cpu: f64 = spec.machines.iter().map(|m| weight(m).1).sum();
     let hard = json!({
         "pods": (spec.machines.len() + EXTRA_PODS).to_string(),
+        // At most a root volume per virtual machine (`VmStorage::Volume`).
+        "persistentvolumeclaims": spec.machines.iter().filter(|m| m.is_vm()).count().to_string(),
         "limits.memory": bytes(memory),
         "limits.cpu": cpus(cpu),
         "requests.memory": bytes(memory),
@@ -201,11 +203,40 @@ pub fn cloud_init_secret(machine: &MachineSpec, user_data: &str, labels: &BTreeM
     )
 }
 
-/// A virtual machine booting `disk` (a containerDisk image), with the
-/// machine's memory and CPUs, always running while the session lasts.
-pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<String, String>, run_strategy: &str) -> DynamicObject {
+/// Where virtual machines' root disks live (`[kubernetes.vm_storage]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum VmStorage {
+    /// The lab's disk image itself, on the node: quick to start, nothing
+    /// to clean up, gone when the machine stops.
+    #[default]
+    Container,
+    /// A volume per machine that KubeVirt's importer (CDI) fills from the
+    /// disk image: survives the machine's reboots, sized and placed by the
+    /// cluster's storage.
+    Volume {
+        /// The storage class (the cluster's default when absent).
+        storage_class: Option<String>,
+        /// The volume's size, e.g. `20Gi`.
+        size: String,
+    },
+}
+
+/// The name of a machine's root volume (`VmStorage::Volume`).
+pub fn root_volume_name(machine: &str) -> String {
+    format!("{machine}-root")
+}
+
+/// A virtual machine booting `disk` (a containerDisk image, or a volume
+/// filled from it), with the machine's memory and CPUs, running as
+/// `run_strategy` says while the session lasts.
+pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<String, String>, run_strategy: &str, storage: &VmStorage) -> DynamicObject {
     let cores = machine.resources.cpus.ceil().max(1.0) as u32;
-    let value = json!({
+    let root = match storage {
+        VmStorage::Container => json!({ "name": "root", "containerDisk": { "image": disk } }),
+        VmStorage::Volume { .. } => json!({ "name": "root", "dataVolume": { "name": root_volume_name(&machine.name) } }),
+    };
+    let mut value = json!({
         "apiVersion": "kubevirt.io/v1",
         "kind": "VirtualMachine",
         "metadata": { "name": machine.name, "labels": labels },
@@ -230,13 +261,23 @@ pub fn virtual_machine(machine: &MachineSpec, disk: &str, labels: &BTreeMap<Stri
                     "networks": [{ "name": "default", "pod": {} }],
                     "terminationGracePeriodSeconds": 5,
                     "volumes": [
-                        { "name": "root", "containerDisk": { "image": disk } },
+                        root,
                         { "name": "cloudinit", "cloudInitNoCloud": { "secretRef": { "name": cloud_init_secret_name(&machine.name) } } },
                     ],
                 },
             },
         },
     });
+    if let VmStorage::Volume { storage_class, size } = storage {
+        let mut volume = json!({ "resources": { "requests": { "storage": size } } });
+        if let Some(class) = storage_class {
+            volume["storageClassName"] = json!(class);
+        }
+        value["spec"]["dataVolumeTemplates"] = json!([{
+            "metadata": { "name": root_volume_name(&machine.name), "labels": labels },
+            "spec": { "source": { "registry": { "url": format!("docker://{disk}") } }, "storage": volume },
+        }]);
+    }
     typed("virtual machine", value)
 }
 
@@ -293,7 +334,15 @@ mod tests {
         assert_eq!((c["resources"]["limits"]["memory"].as_str(), c["securityContext"]["allowPrivilegeEscalation"].as_bool()), (Some("1024Mi"), Some(false)));
         assert_eq!(pod["spec"]["automountServiceAccountToken"], false);
 
-        let vm_object = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "Always")).unwrap();
+        let volume = VmStorage::Volume { storage_class: Some("fast".into()), size: "20Gi".into() };
+        let on_volume = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "Always", &volume)).unwrap();
+        assert_eq!(on_volume["spec"]["template"]["spec"]["volumes"][0], json!({"name": "root", "dataVolume": {"name": "control-plane-root"}}));
+        let template = &on_volume["spec"]["dataVolumeTemplates"][0]["spec"];
+        assert_eq!((template["source"]["registry"]["url"].as_str(), template["storage"]["storageClassName"].as_str()), (Some("docker://quay.io/x/node:1"), Some("fast")));
+        assert_eq!(template["storage"]["resources"]["requests"]["storage"], "20Gi");
+        assert_eq!(quota["spec"]["hard"]["persistentvolumeclaims"], "1");
+        let vm_object = serde_json::to_value(virtual_machine(&vm, "quay.io/x/node:1", &labels, "Always", &VmStorage::Container)).unwrap();
+        assert!(vm_object["spec"].get("dataVolumeTemplates").is_none());
         let domain = &vm_object["spec"]["template"]["spec"]["domain"];
         assert_eq!((domain["cpu"]["cores"].as_u64(), domain["memory"]["guest"].as_str()), (Some(2), Some("1024Mi")));
         assert_eq!(vm_object["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"], "control-plane-cloud-init");

@@ -57,6 +57,9 @@ pub struct KubernetesConfig {
     pub image_pull_policy: String,
     /// KubeVirt's run strategy for virtual machines. Default `Always`.
     pub vm_run_strategy: String,
+    /// Where virtual machines' root disks live: `{ kind = "container" }`
+    /// (default) or `{ kind = "volume", storage_class = "…", size = "20Gi" }`.
+    pub vm_storage: manifests::VmStorage,
     /// How long machines may take to be ready. Default 300 s.
     pub ready_timeout_seconds: u64,
 }
@@ -69,6 +72,7 @@ impl Default for KubernetesConfig {
             namespace_prefix: "proctor-".into(),
             image_pull_policy: "IfNotPresent".into(),
             vm_run_strategy: "Always".into(),
+            vm_storage: manifests::VmStorage::default(),
             ready_timeout_seconds: 300,
         }
     }
@@ -198,7 +202,7 @@ impl KubeRuntime {
                         .create(&post, &manifests::cloud_init_secret(m, &user_data, labels))
                         .await
                         .map_err(|e| api_error(&format!("store the boot data of {}", m.name), e))?;
-                    let vm = manifests::virtual_machine(m, disk, &machine_labels, &self.config.vm_run_strategy);
+                    let vm = manifests::virtual_machine(m, disk, &machine_labels, &self.config.vm_run_strategy, &self.config.vm_storage);
                     Api::<DynamicObject>::namespaced_with(c(), ns, &kubevirt("VirtualMachine", "virtualmachines"))
                         .create(&post, &vm)
                         .await
