@@ -228,7 +228,8 @@ fn session() -> Vec<Manifest> {
     namespace.metadata.annotations = Some(BTreeMap::from([("dev.proctor.machines".to_owned(), "control-plane,web".to_owned())]));
     let host_private = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBa0n6ZqJ3hS2d5x0w1yVv1k5b1n2m3o4p5q6r7s8t9uAAAAJhZ1n2b\n-----END OPENSSH PRIVATE KEY-----\n";
     let host_public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFrSfpmoneFLZ3nHTDXJW/WTlvWfabejinmrqvuy3324 control-plane";
-    let user_data = manifests::cloud_init(&vm, &GuestKeys { authorized: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx proctor", host_private, host_public });
+    let authorized = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx proctor".to_owned()];
+    let user_data = manifests::cloud_init(&vm, &GuestKeys { authorized: &authorized, peer_private: host_private, host_private, host_public });
 
     vec![
         manifest("namespace", "kubernetes-1.33/namespace-v1.json", namespace),

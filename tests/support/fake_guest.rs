@@ -27,6 +27,8 @@ pub struct Guest {
 struct Boot {
     authorized: Vec<String>,
     host_private: String,
+    /// Root's own private key, written by `write_files`.
+    own_key: Option<String>,
 }
 
 fn boot_data(user_data: &str) -> Result<Boot, String> {
@@ -37,7 +39,9 @@ fn boot_data(user_data: &str) -> Result<Boot, String> {
     let root = parsed["users"].as_array().and_then(|users| users.iter().find(|u| u["name"] == "root")).ok_or("no root user in the user data")?;
     let authorized = root["ssh_authorized_keys"].as_array().ok_or("root has no ssh_authorized_keys")?.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect();
     let host_private = parsed["ssh_keys"]["ed25519_private"].as_str().ok_or("no ssh_keys.ed25519_private")?.to_owned();
-    Ok(Boot { authorized, host_private })
+    let files = parsed["write_files"].as_array().cloned().unwrap_or_default();
+    let own_key = files.iter().find(|f| f["path"] == "/root/.ssh/id_ed25519").and_then(|f| f["content"].as_str().map(str::to_owned));
+    Ok(Boot { authorized, host_private, own_key })
 }
 
 fn write(path: &Path, text: &str, mode: u32) -> Result<(), String> {
@@ -56,6 +60,17 @@ fn other_host_key(dir: &Path) -> Result<String, String> {
     std::fs::read_to_string(&path).map_err(|e| e.to_string())
 }
 
+/// The public half of a private key, as `type base64` (no comment).
+fn public_of(dir: &Path, private: &str) -> Result<String, String> {
+    let path = dir.join("own_key");
+    write(&path, private, 0o600)?;
+    let out = std::process::Command::new("ssh-keygen").arg("-y").arg("-f").arg(&path).output().map_err(|e| format!("ssh-keygen: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("root's own key is not a private key: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+}
+
 impl Guest {
     /// Boots a guest from `user_data`; with `impostor`, it answers with a
     /// host key of its own instead of the one it was given.
@@ -65,6 +80,12 @@ impl Guest {
         }
         let boot = boot_data(user_data)?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        // Root's own key must open the other machines of the session: its
+        // public half is among those authorized (every machine gets the same).
+        let own = public_of(dir.path(), boot.own_key.as_deref().ok_or("cloud-init writes root no key of its own")?)?;
+        if !boot.authorized.iter().any(|k| k.starts_with(&own)) {
+            return Err(format!("root's own key ({own}) is not authorized on the machines"));
+        }
         let host_key = if impostor { other_host_key(dir.path())? } else { boot.host_private };
         write(&dir.path().join("host_ed25519"), &host_key, 0o600)?;
         write(&dir.path().join("authorized_keys"), &(boot.authorized.join("\n") + "\n"), 0o600)?;

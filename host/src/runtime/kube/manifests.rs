@@ -157,31 +157,42 @@ pub fn pod(machine: &MachineSpec, image: &str, labels: &BTreeMap<String, String>
 
 /// The keys cloud-init installs on a virtual machine, in OpenSSH form.
 pub struct GuestKeys<'a> {
-    /// Authorized to log in as [`VM_USER`].
-    pub authorized: &'a str,
-    /// The machine's host key, private half.
+    /// Authorized to log in as [`VM_USER`]: the server's login key and the
+    /// session's peer key.
+    pub authorized: &'a [String],
+    /// The private half of the peer key, with which the session's machines
+    /// reach each other (`ssh worker`), as a learner expects.
+    pub peer_private: &'a str,
+    /// The machines' host key, private half.
     pub host_private: &'a str,
     /// Its public half.
     pub host_public: &'a str,
 }
 
-/// Indents every line of `text` by `n` spaces, for a YAML block.
-fn indented(text: &str, n: usize) -> String {
-    text.trim_end().lines().map(|l| format!("{:n$}{l}\n", "")).collect()
-}
-
-/// The cloud-init user data of a virtual machine: its host name, the
-/// session's login key for root, and the host key the server will expect
-/// (the image's own host keys are deleted, none are generated), so that
-/// the server trusts exactly this machine.
+/// The cloud-init user data of a virtual machine: its host name; the
+/// server's and the session's peer key authorized for root; the peer key
+/// as root's own, so `ssh <machine>` works between the session's machines;
+/// and the host key the server expects (the image's own host keys are
+/// deleted, none generated), trusted by the machines for each other too.
+///
+/// Written as JSON, which is YAML: no indentation or quoting to get wrong.
 pub fn cloud_init(machine: &MachineSpec, keys: &GuestKeys<'_>) -> String {
-    format!(
-        "#cloud-config\nhostname: {name}\nfqdn: {name}\ndisable_root: false\nssh_pwauth: false\nusers:\n  - name: {VM_USER}\n    lock_passwd: true\n    ssh_authorized_keys:\n      - {authorized}\nssh_deletekeys: true\nssh_genkeytypes: []\nssh_keys:\n  ed25519_private: |\n{private}  ed25519_public: {public}\n",
-        name = machine.name,
-        authorized = keys.authorized.trim(),
-        private = indented(keys.host_private, 4),
-        public = keys.host_public.trim(),
-    )
+    let host_public = keys.host_public.trim();
+    let config = json!({
+        "hostname": machine.name,
+        "fqdn": machine.name,
+        "disable_root": false,
+        "ssh_pwauth": false,
+        "users": [{ "name": VM_USER, "lock_passwd": true, "ssh_authorized_keys": keys.authorized.iter().map(|k| k.trim()).collect::<Vec<_>>() }],
+        "ssh_deletekeys": true,
+        "ssh_genkeytypes": [],
+        "ssh_keys": { "ed25519_private": keys.host_private, "ed25519_public": host_public },
+        "write_files": [
+            { "path": "/root/.ssh/id_ed25519", "owner": "root:root", "permissions": "0600", "content": keys.peer_private },
+            { "path": "/etc/ssh/ssh_known_hosts", "permissions": "0644", "content": format!("* {host_public}\n") },
+        ],
+    });
+    format!("#cloud-config\n{}\n", serde_json::to_string_pretty(&config).expect("a cloud-config serializes"))
 }
 
 /// The name of a machine's cloud-init secret.
@@ -347,10 +358,14 @@ mod tests {
         assert_eq!((domain["cpu"]["cores"].as_u64(), domain["memory"]["guest"].as_str()), (Some(2), Some("1024Mi")));
         assert_eq!(vm_object["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"], "control-plane-cloud-init");
         let host_private = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
-        let user_data = cloud_init(&vm, &GuestKeys { authorized: "ssh-ed25519 AAAA login", host_private, host_public: "ssh-ed25519 BBBB host\n" });
+        let authorized = ["ssh-ed25519 AAAA login".to_owned(), "ssh-ed25519 CCCC peer\n".to_owned()];
+        let keys = GuestKeys { authorized: &authorized, peer_private: "PEER PRIVATE\n", host_private, host_public: "ssh-ed25519 BBBB host\n" };
+        let user_data = cloud_init(&vm, &keys);
         assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
         let parsed: Value = serde_yaml::from_str(&user_data).unwrap();
-        assert_eq!(parsed["users"][0]["ssh_authorized_keys"][0], "ssh-ed25519 AAAA login");
+        assert_eq!(parsed["users"][0]["ssh_authorized_keys"], json!(["ssh-ed25519 AAAA login", "ssh-ed25519 CCCC peer"]));
+        assert_eq!(parsed["write_files"][0], json!({"path": "/root/.ssh/id_ed25519", "owner": "root:root", "permissions": "0600", "content": "PEER PRIVATE\n"}));
+        assert_eq!(parsed["write_files"][1]["content"], "* ssh-ed25519 BBBB host\n");
         assert_eq!((parsed["ssh_keys"]["ed25519_private"].as_str(), parsed["ssh_keys"]["ed25519_public"].as_str()), (Some(host_private), Some("ssh-ed25519 BBBB host")));
         assert_eq!((parsed["ssh_deletekeys"].as_bool(), parsed["hostname"].as_str()), (Some(true), Some("control-plane")));
         let secret = serde_json::to_value(cloud_init_secret(&vm, &user_data, &labels)).unwrap();

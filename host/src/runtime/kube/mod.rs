@@ -178,10 +178,11 @@ impl KubeRuntime {
         Api::<ResourceQuota>::namespaced(c(), ns).create(&post, &manifests::resource_quota(spec)).await.map_err(|e| api_error("create the resource quota", e))?;
         Api::<LimitRange>::namespaced(c(), ns).create(&post, &manifests::limit_range()).await.map_err(|e| api_error("create the limit range", e))?;
         let guest_keys = if spec.machines.iter().any(|m| m.is_vm()) {
-            let ssh::NewKeys { keys, host_private } = ssh::SessionKeys::generate();
+            let ssh::NewKeys { keys, host_private, peer } = ssh::SessionKeys::generate();
             let secret = manifests::ssh_secret(&keys.client_private()?, &keys.host_public()?, labels);
             Api::<Secret>::namespaced(c(), ns).create(&post, &secret).await.map_err(|e| api_error("store the session's SSH keys", e))?;
-            let guest = (keys.client_public()?, ssh::private_openssh(&host_private)?, keys.host_public()?);
+            let authorized = vec![keys.client_public()?, ssh::public_openssh(peer.public_key())?];
+            let guest = (authorized, ssh::private_openssh(&peer)?, ssh::private_openssh(&host_private)?, keys.host_public()?);
             self.connections.remember(ns, keys);
             Some(guest)
         } else {
@@ -196,8 +197,8 @@ impl KubeRuntime {
                     Api::<Pod>::namespaced(c(), ns).create(&post, &pod).await.map_err(|e| api_error(&format!("create machine {}", m.name), e))?;
                 }
                 ImageSource::Disk { disk } => {
-                    let (authorized, host_private, host_public) = guest_keys.as_ref().expect("keys are made when a machine is virtual");
-                    let user_data = manifests::cloud_init(m, &manifests::GuestKeys { authorized, host_private, host_public });
+                    let (authorized, peer_private, host_private, host_public) = guest_keys.as_ref().expect("keys are made when a machine is virtual");
+                    let user_data = manifests::cloud_init(m, &manifests::GuestKeys { authorized, peer_private, host_private, host_public });
                     Api::<Secret>::namespaced(c(), ns)
                         .create(&post, &manifests::cloud_init_secret(m, &user_data, labels))
                         .await

@@ -64,20 +64,22 @@ pub fn public_openssh(key: &PublicKey) -> Result<String, RuntimeError> {
     key.to_openssh().map_err(key_error)
 }
 
-/// New keys for a session, with the host key's private half (which only
-/// the machines' cloud-init data carries).
+/// New keys for a session, with those only the machines' cloud-init data
+/// carries.
 pub struct NewKeys {
     /// What the server keeps.
     pub keys: SessionKeys,
     /// The host's private key.
     pub host_private: PrivateKey,
+    /// The key the session's machines reach each other with.
+    pub peer: PrivateKey,
 }
 
 impl SessionKeys {
     /// Makes a session's keys.
     pub fn generate() -> NewKeys {
         let host_private = new_key();
-        NewKeys { keys: SessionKeys { client: Arc::new(new_key()), host: host_private.public_key().clone() }, host_private }
+        NewKeys { keys: SessionKeys { client: Arc::new(new_key()), host: host_private.public_key().clone() }, host_private, peer: new_key() }
     }
 
     /// The public half of the login key, for `authorized_keys`.
