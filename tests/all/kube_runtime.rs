@@ -106,7 +106,12 @@ async fn a_pod_session_is_made_used_and_removed_through_the_api_server() {
         ],
         "{requests:#?}"
     );
-    assert!(requests[6..].iter().all(|r| r == "GET /api/v1/namespaces/proctor-s1/pods/main") && requests.len() >= 8, "{requests:#?}");
+    // Readiness: the pod read once (still pending), then followed by a watch.
+    assert_eq!(
+        requests[6..8],
+        ["LIST pods in proctor-s1 metadata.name=main", "WATCH pods in proctor-s1 metadata.name=main"],
+        "{requests:#?}"
+    );
     let ns = cluster.object("", "namespaces", "proctor-s1").unwrap();
     assert_eq!((ns["metadata"]["labels"]["dev.proctor.session"].as_str(), ns["metadata"]["labels"]["dev.proctor.instance"].as_str()), (Some("s1"), Some("kube-test")));
     let policy = cluster.object("proctor-s1", "networkpolicies", "proctor-isolation").unwrap();
@@ -156,6 +161,18 @@ async fn a_cluster_that_refuses_leaves_a_clear_error_and_nothing_behind() {
     let failed = runtime(&cluster, 10).create(&spec("s3", vec![machine("main", ImageSource::Reference("registry.invalid/nope:1".into()), dir.path())])).await.unwrap_err();
     assert!(failed.to_string().contains("machine main cannot start: ImagePullBackOff"), "{failed}");
     assert!(cluster.namespaces().is_empty());
+
+    // A watch that has expired (410 Gone) is followed by a fresh list and watch.
+    let compacted = FakeCluster::start(Behaviour { expired_watches: 1, ..Behaviour::default() }).await;
+    runtime(&compacted, 10).create(&spec("s7", vec![machine("main", ImageSource::Reference("debian".into()), dir.path())])).await.unwrap();
+    let follows: Vec<String> = compacted.requests().into_iter().filter(|r| r.starts_with("LIST") || r.starts_with("WATCH")).collect();
+    // (The second list finds the pod ready: no second watch is needed.)
+    assert_eq!(follows, ["LIST pods in proctor-s7 metadata.name=main", "WATCH pods in proctor-s7 metadata.name=main", "LIST pods in proctor-s7 metadata.name=main"], "{follows:#?}");
+    // A namespace left by an earlier attempt at the same session is a conflict, said plainly.
+    let taken = runtime(&compacted, 10).create(&spec("s7", vec![machine("main", ImageSource::Reference("debian".into()), dir.path())])).await.unwrap_err();
+    assert!(taken.to_string().contains("already exists") && taken.to_string().contains("409"), "{taken}");
+    assert_eq!(compacted.namespaces(), ["proctor-s7"], "the namespace that was there is not this attempt's to remove");
+
     let dockerfile = ImageSource::Dockerfile { context: dir.path().into(), dockerfile: "Dockerfile".into() };
     assert!(!runtime(&cluster, 10).supports(&dockerfile), "a Dockerfile lab is not startable without a builder");
 }

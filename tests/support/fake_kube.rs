@@ -3,7 +3,9 @@
 //! with server-set metadata, `Status` errors with their codes and reasons,
 //! label selectors, the exec subresource over a WebSocket speaking the
 //! `v5.channel.k8s.io` channel protocol), with a KubeVirt that turns a
-//! `VirtualMachine` into a `VirtualMachineInstance` that boots, and the
+//! `VirtualMachine` into a `VirtualMachineInstance` that boots, lists and
+//! watches by field selector (a watch streams each change as an event
+//! line, and ends at its `timeoutSeconds`), and the
 //! ways a cluster refuses: a quota, an image it cannot pull, a virtual
 //! machine no node can take.
 //!
@@ -47,6 +49,9 @@ pub struct Behaviour {
     /// Guests answer SSH with a host key of their own, not the one
     /// cloud-init gave them.
     pub impostor_guests: bool,
+    /// How many watches end at once with `410 Gone` (the resource version
+    /// asked for is too old), as after an API server's compaction.
+    pub expired_watches: u32,
 }
 
 #[derive(Default)]
@@ -98,9 +103,9 @@ impl FakeCluster {
             .route("/api/v1/namespaces/{name}", get(get_namespace).delete(delete_namespace))
             .route("/api/v1/namespaces/{ns}/pods/{name}/exec", get(exec))
             .route("/apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}/portforward/{port}/{protocol}", get(portforward))
-            .route("/api/{version}/namespaces/{ns}/{plural}", axum::routing::post(create_core))
+            .route("/api/{version}/namespaces/{ns}/{plural}", get(list_core).post(create_core))
             .route("/api/{version}/namespaces/{ns}/{plural}/{name}", get(get_core))
-            .route("/apis/{group}/{version}/namespaces/{ns}/{plural}", axum::routing::post(create_grouped))
+            .route("/apis/{group}/{version}/namespaces/{ns}/{plural}", get(list_grouped).post(create_grouped))
             .route("/apis/{group}/{version}/namespaces/{ns}/{plural}/{name}", get(get_grouped))
             .fallback(|uri: axum::http::Uri| async move { status(StatusCode::NOT_FOUND, "NotFound", format!("the server could not find the requested resource ({uri})"), "", "") })
             .with_state(cluster.clone());
@@ -189,9 +194,17 @@ impl FakeCluster {
         (StatusCode::CREATED, Json(object)).into_response()
     }
 
-    /// An object as read, moving pods and virtual machine instances along
-    /// their lives with each read.
+    /// An object as read, or 404.
     fn read(&self, ns: &str, plural: &str, name: &str) -> Response {
+        match self.advance(ns, plural, name) {
+            Some(object) => Json(object).into_response(),
+            None => status(StatusCode::NOT_FOUND, "NotFound", format!("{plural} \"{name}\" not found"), plural, name),
+        }
+    }
+
+    /// An object, moving pods and virtual machine instances along their
+    /// lives with each read.
+    fn advance(&self, ns: &str, plural: &str, name: &str) -> Option<Value> {
         let mut state = self.state.lock().unwrap();
         let key = (ns.to_owned(), plural.to_owned(), name.to_owned());
         let reads = {
@@ -200,9 +213,7 @@ impl FakeCluster {
             *n
         };
         let (unpullable, unschedulable) = (state.behaviour.unpullable_image.clone(), state.behaviour.unschedulable_disk.clone());
-        let Some(object) = state.objects.get_mut(&key) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", format!("{plural} \"{name}\" not found"), plural, name);
-        };
+        let object = state.objects.get_mut(&key)?;
         match plural {
             "pods" => {
                 let image = object["spec"]["containers"][0]["image"].as_str().unwrap_or_default().to_owned();
@@ -228,7 +239,7 @@ impl FakeCluster {
             }
             _ => {}
         }
-        Json(object.clone()).into_response()
+        Some(object.clone())
     }
 }
 
@@ -302,6 +313,76 @@ async fn create_grouped(State(c): State<FakeCluster>, Path((group, version, ns, 
 async fn get_grouped(State(c): State<FakeCluster>, Path((group, version, ns, plural, name)): Path<(String, String, String, String, String)>) -> Response {
     c.log(format!("GET /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}"));
     c.read(&ns, &plural, &name)
+}
+
+/// The objects of `plural` in `ns` named as `fieldSelector=metadata.name=…`
+/// asks (all without one), each read as `read` reads it.
+fn selected(c: &FakeCluster, ns: &str, plural: &str, query: &BTreeMap<String, String>) -> Vec<Value> {
+    let wanted = query.get("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_owned);
+    let names: Vec<String> = {
+        let state = c.state.lock().unwrap();
+        state.objects.keys().filter(|(n, p, name)| n == ns && p == plural && wanted.as_ref().is_none_or(|w| w == name)).map(|(_, _, name)| name.clone()).collect()
+    };
+    names.iter().filter_map(|name| c.advance(ns, plural, name)).collect()
+}
+
+/// A list, or with `watch=true` a watch: every 200 ms the selected objects
+/// are read (moving them along their lives) and each change is sent as an
+/// `ADDED` or `MODIFIED` event line, until `timeoutSeconds`.
+fn list_or_watch(c: FakeCluster, ns: String, plural: String, kind: &str, api_version: String, query: BTreeMap<String, String>) -> Response {
+    let name = query.get("fieldSelector").cloned().unwrap_or_default();
+    if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        c.log(format!("WATCH {plural} in {ns} {name}"));
+        let expired = {
+            let mut state = c.state.lock().unwrap();
+            let left = &mut state.behaviour.expired_watches;
+            (*left > 0).then(|| *left -= 1).is_some()
+        };
+        if expired {
+            let gone = json!({ "type": "ERROR", "object": { "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "too old resource version: 1 (42)", "reason": "Expired", "code": 410 } });
+            return Response::builder().header("content-type", "application/json").body(axum::body::Body::from(format!("{gone}\n"))).unwrap();
+        }
+        let seconds: u64 = query.get("timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(30);
+        let events = futures::stream::unfold((c, BTreeMap::<String, Value>::new(), tokio::time::Instant::now() + std::time::Duration::from_secs(seconds)), move |(c, mut seen, until)| {
+            let (ns, plural, query) = (ns.clone(), plural.clone(), query.clone());
+            async move {
+                loop {
+                    if tokio::time::Instant::now() >= until {
+                        return None;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    let mut lines = String::new();
+                    for object in selected(&c, &ns, &plural, &query) {
+                        let key = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                        let kind = match seen.insert(key, object.clone()) {
+                            None => "ADDED",
+                            Some(before) if before != object => "MODIFIED",
+                            Some(_) => continue,
+                        };
+                        lines.push_str(&json!({ "type": kind, "object": object }).to_string());
+                        lines.push('\n');
+                    }
+                    if !lines.is_empty() {
+                        return Some((Ok::<_, std::convert::Infallible>(lines), (c, seen, until)));
+                    }
+                }
+            }
+        });
+        return Response::builder().header("content-type", "application/json").body(axum::body::Body::from_stream(events)).unwrap();
+    }
+    c.log(format!("LIST {plural} in {ns} {name}"));
+    let items = selected(&c, &ns, &plural, &query);
+    let serial = c.state.lock().unwrap().serial;
+    Json(json!({ "kind": format!("{kind}List"), "apiVersion": api_version, "metadata": { "resourceVersion": serial.to_string() }, "items": items })).into_response()
+}
+
+async fn list_core(State(c): State<FakeCluster>, Path((version, ns, plural)): Path<(String, String, String)>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+    list_or_watch(c, ns, plural.clone(), kind_of(&plural), version, q)
+}
+
+async fn list_grouped(State(c): State<FakeCluster>, Path((group, version, ns, plural)): Path<(String, String, String, String)>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+    list_or_watch(c, ns, plural.clone(), kind_of(&plural), format!("{group}/{version}"), q)
 }
 
 /// The exec subresource: the command runs as a process here, in the pod's

@@ -165,14 +165,18 @@ impl KubeRuntime {
         Duration::from_secs(self.config.ready_timeout_seconds)
     }
 
-    /// Everything of the session but readiness: namespace, policies,
-    /// machines, services.
-    async fn create_objects(&self, ns: &str, spec: &EnvironmentSpec, labels: &BTreeMap<String, String>) -> Result<(), RuntimeError> {
-        let post = PostParams::default();
+    /// The session's namespace, noting its machines.
+    async fn create_namespace(&self, ns: &str, spec: &EnvironmentSpec, labels: &BTreeMap<String, String>) -> Result<(), RuntimeError> {
         let mut namespace = manifests::namespace(ns, labels);
         let machines: Vec<&str> = spec.machines.iter().map(|m| m.name.as_str()).collect();
         namespace.metadata.annotations = Some(BTreeMap::from([(MACHINES_ANNOTATION.to_owned(), machines.join(","))]));
-        Api::<Namespace>::all(self.client.clone()).create(&post, &namespace).await.map_err(|e| api_error("create the session's namespace", e))?;
+        Api::<Namespace>::all(self.client.clone()).create(&PostParams::default(), &namespace).await.map_err(|e| api_error("create the session's namespace", e))?;
+        Ok(())
+    }
+
+    /// Everything in the session's namespace: policies, machines, services.
+    async fn create_objects(&self, ns: &str, spec: &EnvironmentSpec, labels: &BTreeMap<String, String>) -> Result<(), RuntimeError> {
+        let post = PostParams::default();
         let c = || self.client.clone();
         Api::<NetworkPolicy>::namespaced(c(), ns).create(&post, &manifests::network_policy(&spec.egress)).await.map_err(|e| api_error("create the network policy", e))?;
         Api::<ResourceQuota>::namespaced(c(), ns).create(&post, &manifests::resource_quota(spec)).await.map_err(|e| api_error("create the resource quota", e))?;
@@ -287,6 +291,9 @@ impl Runtime for KubeRuntime {
             check_name("machine", &m.name)?;
         }
         let labels = self.session_labels(spec);
+        // A namespace that exists already (409) is not this attempt's to
+        // remove: it may be a live session's, made by another replica.
+        self.create_namespace(&ns, spec, &labels).await?;
         let made = match self.create_objects(&ns, spec, &labels).await {
             Ok(()) => ready::all_ready(self, &ns, spec, self.ready_timeout()).await,
             Err(e) => Err(e),

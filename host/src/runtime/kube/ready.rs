@@ -1,20 +1,31 @@
 //! Waiting for a session's machines: a pod is ready when its `Ready`
 //! condition is true; a virtual machine when its instance runs, is
-//! `Ready`, and answers SSH with the session's keys. A machine that cannot become ready (an image that cannot be
-//! pulled, no node with room) fails at once with the cluster's reason;
-//! one still not ready at the deadline fails with what it was waiting for.
+//! `Ready`, and answers SSH with the session's keys. Each machine is read
+//! once, then followed with a watch, so the API server tells of changes
+//! instead of being asked every moment. A machine that cannot become
+//! ready (an image that cannot be pulled, no node with room) fails at once
+//! with the cluster's reason; one still not ready at the deadline fails
+//! with what it was waiting for.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::{Api, api::DynamicObject};
+use kube::{
+    Api, Resource,
+    api::{DynamicObject, ListParams, WatchEvent, WatchParams},
+};
+use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::{KubeRuntime, api_error, kubevirt};
-use crate::runtime::{EnvironmentSpec, RuntimeError};
+use crate::runtime::{EnvironmentSpec, MachineSpec, RuntimeError};
 
-/// How often readiness is asked for.
-const POLL: Duration = Duration::from_millis(500);
+/// How long one watch may last before it is started again.
+const WATCH_SECONDS: u32 = 60;
+/// The pause before following again after a watch broke off, and between
+/// SSH attempts.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Container states the pod does not come back from by waiting.
 const HOPELESS: &[&str] = &["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff"];
@@ -76,48 +87,85 @@ fn vmi_standing(vmi: &Value) -> Standing {
     Standing::Waiting(format!("virtual machine {phase}{why}"))
 }
 
-/// Waits until every machine of `spec` is ready, within `timeout`.
-pub async fn all_ready(rt: &KubeRuntime, ns: &str, spec: &EnvironmentSpec, timeout: Duration) -> Result<(), RuntimeError> {
-    let pods: Api<Pod> = Api::namespaced(rt.client.clone(), ns);
-    let vmis: Api<DynamicObject> = Api::namespaced_with(rt.client.clone(), ns, &kubevirt("VirtualMachineInstance", "virtualmachineinstances"));
-    let deadline = Instant::now() + timeout;
-    let mut pending: Vec<&crate::runtime::MachineSpec> = spec.machines.iter().collect();
+/// Follows object `name` of `api` until `standing` says it is ready,
+/// keeping in `last` what it is waiting for. A watch the API server ends
+/// (its time limit, or `410 Gone` when it has moved on) is started again
+/// from a fresh list.
+async fn follow<K>(api: &Api<K>, machine: &str, standing: fn(&Value) -> Standing, last: &mut Option<String>) -> Result<(), RuntimeError>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + 'static,
+{
+    let fields = format!("metadata.name={machine}");
+    let judge = |object: &K, last: &mut Option<String>| match standing(&serde_json::to_value(object).unwrap_or_default()) {
+        Standing::Ready => Ok(true),
+        Standing::Failed(why) => Err(RuntimeError::Engine(format!("machine {machine} cannot start: {why}"))),
+        Standing::Waiting(what) => {
+            *last = Some(what);
+            Ok(false)
+        }
+    };
     loop {
-        let mut still = Vec::new();
-        for m in pending {
-            let found = if m.is_vm() {
-                vmis.get_opt(&m.name).await.map_err(|e| api_error(&format!("read virtual machine {}", m.name), e))?.map(|o| serde_json::to_value(o).unwrap_or_default())
-            } else {
-                pods.get_opt(&m.name).await.map_err(|e| api_error(&format!("read machine {}", m.name), e))?.map(|o| serde_json::to_value(o).unwrap_or_default())
-            };
-            let standing = match &found {
-                // KubeVirt makes the instance a moment after the machine.
-                None => Standing::Waiting("not created yet".into()),
-                Some(v) if m.is_vm() => match vmi_standing(v) {
-                    // Booted is not yet reachable: sshd starts late in boot.
-                    Standing::Ready => match rt.vm(ns, &m.name).probe().await {
-                        Ok(()) => Standing::Ready,
-                        Err(e) => Standing::Waiting(format!("SSH not answering yet: {e}")),
-                    },
-                    other => other,
-                },
-                Some(v) => pod_standing(v),
-            };
-            match standing {
-                Standing::Ready => {}
-                Standing::Failed(why) => return Err(RuntimeError::Engine(format!("machine {} cannot start: {why}", m.name))),
-                Standing::Waiting(what) => still.push((m, what)),
+        let list = api.list(&ListParams::default().fields(&fields)).await.map_err(|e| api_error(&format!("read machine {machine}"), e))?;
+        match list.items.first() {
+            Some(object) if judge(object, last)? => return Ok(()),
+            Some(_) => {}
+            // KubeVirt makes the instance a moment after the machine.
+            None => *last = Some("not created yet".into()),
+        }
+        let version = list.metadata.resource_version.unwrap_or_default();
+        let params = WatchParams::default().fields(&fields).timeout(WATCH_SECONDS);
+        let mut events = api.watch(&params, &version).await.map_err(|e| api_error(&format!("watch machine {machine}"), e))?.boxed();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(WatchEvent::Added(object) | WatchEvent::Modified(object)) => {
+                    if judge(&object, last)? {
+                        return Ok(());
+                    }
+                }
+                Ok(WatchEvent::Deleted(_)) => return Err(RuntimeError::Engine(format!("machine {machine} cannot start: it was deleted"))),
+                Ok(WatchEvent::Bookmark(_)) => {}
+                // Expired (410) or broken off: list again.
+                Ok(WatchEvent::Error(_)) | Err(_) => break,
             }
         }
-        if still.is_empty() {
-            return Ok(());
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Waits for one machine, keeping in `last` what it waits for (`None`
+/// once it is ready).
+async fn machine_ready(rt: &KubeRuntime, ns: &str, m: &MachineSpec, last: &mut Option<String>) -> Result<(), RuntimeError> {
+    if !m.is_vm() {
+        let pods: Api<Pod> = Api::namespaced(rt.client.clone(), ns);
+        follow(&pods, &m.name, pod_standing, last).await?;
+        *last = None;
+        return Ok(());
+    }
+    let vmis: Api<DynamicObject> = Api::namespaced_with(rt.client.clone(), ns, &kubevirt("VirtualMachineInstance", "virtualmachineinstances"));
+    follow(&vmis, &m.name, vmi_standing, last).await?;
+    // Booted is not yet reachable: sshd starts late in boot.
+    loop {
+        match rt.vm(ns, &m.name).probe().await {
+            Ok(()) => {
+                *last = None;
+                return Ok(());
+            }
+            Err(e) => *last = Some(format!("SSH not answering yet: {e}")),
         }
-        if Instant::now() >= deadline {
-            let waiting: Vec<String> = still.iter().map(|(m, what)| format!("{} ({what})", m.name)).collect();
-            return Err(RuntimeError::Engine(format!("machines not ready after {} s: {}", timeout.as_secs(), waiting.join(", "))));
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Waits until every machine of `spec` is ready, within `timeout`.
+pub async fn all_ready(rt: &KubeRuntime, ns: &str, spec: &EnvironmentSpec, timeout: Duration) -> Result<(), RuntimeError> {
+    let mut waiting: Vec<Option<String>> = vec![Some("not looked at yet".into()); spec.machines.len()];
+    let all = futures::future::try_join_all(spec.machines.iter().zip(waiting.iter_mut()).map(|(m, last)| machine_ready(rt, ns, m, last)));
+    match tokio::time::timeout(timeout, all).await {
+        Ok(done) => done.map(|_| ()),
+        Err(_) => {
+            let still: Vec<String> = spec.machines.iter().zip(&waiting).filter_map(|(m, what)| Some(format!("{} ({})", m.name, what.as_ref()?))).collect();
+            Err(RuntimeError::Engine(format!("machines not ready after {} s: {}", timeout.as_secs(), still.join(", "))))
         }
-        pending = still.into_iter().map(|(m, _)| m).collect();
-        tokio::time::sleep(POLL).await;
     }
 }
 
