@@ -5,7 +5,9 @@
 //! environment, timeouts, output caps), files and directories, a terminal
 //! with resizes, listing, and removal with the namespace; a cluster out of
 //! quota, an image that cannot be pulled and a virtual machine no node can
-//! take, each a clear error with nothing left behind; a virtual machine
+//! take, each a clear error with nothing left behind; readiness followed
+//! by a watch, again after one expires; a namespace that already exists
+//! refused and left alone; a virtual machine
 //! booted with the session's keys and reached over SSH through the
 //! portforward subresource (commands, files, a terminal with a PTY), one
 //! answering with a host key not its own refused; and a restart that
