@@ -419,7 +419,7 @@ async fn start_sessions(config: &Config, labs: &Catalog) -> anyhow::Result<Sessi
                 Ok(kube) => Arc::new(kube) as Arc<dyn Runtime>,
                 Err(e) => {
                     tracing::error!(error = %e, "no cluster: sessions cannot start (is the kubeconfig right? does the service account have the RBAC of docs/kubernetes/rbac.yaml?)");
-                    Arc::new(Unavailable::new(e.to_string()))
+                    Arc::new(Unavailable::new(&e))
                 }
             }
         }
@@ -450,7 +450,7 @@ async fn docker_runtime(config: &Config, labs: &Catalog) -> anyhow::Result<Arc<d
         }
         Err(e) => {
             tracing::error!(error = %e, "no container engine: sessions cannot start (is dockerd running? is DOCKER_HOST right?)");
-            Arc::new(Unavailable::new(e.to_string()))
+            Arc::new(Unavailable::new(&e))
         }
     })
 }

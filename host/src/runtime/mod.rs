@@ -199,8 +199,8 @@ pub struct OwnedEnvironment {
 /// Why a runtime operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuntimeError {
-    /// The engine cannot be reached, or went away during the call.
-    #[error("the container engine is unreachable: {0}")]
+    /// The engine or cluster cannot be reached, or went away during the call.
+    #[error("the runtime is unreachable: {0}")]
     Unreachable(String),
     /// The session, machine or file does not exist.
     #[error("not found: {0}")]

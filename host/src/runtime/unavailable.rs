@@ -16,13 +16,17 @@ pub struct Unavailable {
 }
 
 impl Unavailable {
-    /// A runtime failing every call with `reason`.
-    pub fn new(reason: impl Into<String>) -> Unavailable {
-        Unavailable { reason: reason.into() }
+    /// A runtime failing every call with why connecting failed.
+    pub fn new(failed: &RuntimeError) -> Unavailable {
+        let reason = match failed {
+            RuntimeError::Unreachable(why) => why.clone(),
+            other => other.to_string(),
+        };
+        Unavailable { reason }
     }
 
     fn error(&self) -> RuntimeError {
-        RuntimeError::Unreachable(format!("{} (restart the server once the engine runs)", self.reason))
+        RuntimeError::Unreachable(format!("{} (restart the server once it answers)", self.reason))
     }
 }
 

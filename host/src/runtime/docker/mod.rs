@@ -94,7 +94,7 @@ fn engine_error(what: &str, e: DockerError) -> RuntimeError {
         DockerError::JsonDataError { .. } | DockerError::JsonSerdeError { .. } | DockerError::APIVersionParseError {} => {
             RuntimeError::Engine(format!("{what}: {e}"))
         }
-        other => RuntimeError::Unreachable(format!("{what}: {other}")),
+        other => RuntimeError::Unreachable(format!("the Docker engine ({what}): {other}")),
     }
 }
 

@@ -108,7 +108,7 @@ fn api_error(what: &str, e: kube::Error) -> RuntimeError {
             RuntimeError::Capacity(format!("{what}: {}", s.message))
         }
         kube::Error::Api(s) => RuntimeError::Engine(format!("{what}: {} ({} {})", s.message, s.code, s.reason)),
-        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::HttpError(_) => RuntimeError::Unreachable(format!("{what}: {e}")),
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::HttpError(_) => RuntimeError::Unreachable(format!("the Kubernetes API server ({what}): {e}")),
         other => RuntimeError::Engine(format!("{what}: {other}")),
     }
 }
