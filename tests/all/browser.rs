@@ -16,9 +16,8 @@ use proctor_tests::{
     EngineCleanup,
     browser::{artifacts_dir, browser_tools},
     databases::sqlite, docker_enabled, engine,
-    http::{self, request},
+    http::{self, request, serve_bundled_labs_on},
     memory_runtime::MemoryRuntime,
-    workspace,
 };
 
 #[tokio::test]
@@ -48,19 +47,8 @@ async fn the_ui_is_served_at_every_client_route_and_api_paths_stay_json() {
 /// A server with the bundled labs on the real engine, its objects labelled
 /// with their own `instance` so the test can remove all of them.
 async fn serve_labs(instance: &str) -> u16 {
-    let config = Config::default();
-    let registry = Registry::new(engine());
-    registry.install(&proctor_tests::wasm(&proctor_tests::components().first_steps)).await.expect("the first-steps judge loads");
-    let labs = Catalog::load(&workspace().join("scenarios")).expect("the bundled labs load");
     let runtime = DockerRuntime::connect().await.expect("the engine answers").with_instance(instance);
-    let sessions = Sessions::new(sqlite().await, Arc::new(runtime), config.sessions.policy());
-    for lab in &labs.labs {
-        if let Some(mut env) = lab.environment(&config.sessions.default_lifetime()) {
-            env.warm_pool = 0;
-            sessions.set_lab(env);
-        }
-    }
-    http::serve(AppState::new(registry, config, sessions, labs)).await
+    serve_bundled_labs_on(Arc::new(runtime), Config::default()).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

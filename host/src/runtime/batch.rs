@@ -8,15 +8,11 @@
 //! and prints each one's exit code and output in a framed form that any
 //! bytes survive.
 
+use super::command::quote;
 use crate::capabilities::{Bytes, Command, CommandOutput};
 
 /// Marks the start of a command's frame in the batch's output.
 const FRAME: &str = "@@proctor-batch";
-
-/// Quotes `s` for a POSIX shell.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
 
 /// Whether `cmds` can run as one batch: a batch cannot feed each command
 /// its own standard input.

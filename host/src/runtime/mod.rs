@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod batch;
+pub mod command;
 pub mod docker;
 pub mod http;
 pub mod kube;

@@ -24,7 +24,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::{Converted, Finding, ImportError, Severity};
-use crate::prepare::BASE_IMAGE;
+use crate::{prepare::BASE_IMAGE, runtime::command::quote};
 
 /// Choices the author makes at import.
 #[derive(Clone, Debug, Default)]
@@ -291,11 +291,6 @@ fn asset_files(assets: &Path, pattern: &str) -> Result<Vec<(String, PathBuf)>, I
 
 fn parent(path: &str) -> String {
     Path::new(path).parent().map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned())
-}
-
-/// Quotes for the shell.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Killercoda's Markdown as Proctor's: run/copy annotations dropped (code

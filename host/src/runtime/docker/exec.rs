@@ -10,14 +10,12 @@ use futures::StreamExt;
 use super::{DockerRuntime, engine_error, machine_container};
 use crate::{
     capabilities::{Command, CommandOutput},
-    runtime::{RuntimeError, batch, exec_each},
+    runtime::{
+        RuntimeError, batch,
+        command::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, keep},
+        exec_each,
+    },
 };
-
-/// Default time limit of a command that names none.
-pub(super) const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Default cap on each output stream of a command that names none.
-const DEFAULT_OUTPUT_CAP: u32 = 1 << 20;
 
 impl DockerRuntime {
     /// Runs one command on its machine.
@@ -105,9 +103,7 @@ impl DockerRuntime {
                     bollard::container::LogOutput::StdErr { message } => (&mut out.stderr, &mut out.stderr_truncated, message),
                     _ => continue,
                 };
-                let room = cap.saturating_sub(buf.0.len());
-                buf.0.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                *truncated |= bytes.len() > room;
+                *truncated |= keep(&mut buf.0, &bytes, cap);
             }
             Ok::<(), RuntimeError>(())
         };

@@ -90,7 +90,7 @@ impl DockerRuntime {
             argv: vec!["mkdir".into(), "-p".into(), "--".into(), path.to_owned()],
             ..Command::default()
         };
-        let made = self.run_exec(&container, &mkdir, super::exec::DEFAULT_EXEC_TIMEOUT).await?;
+        let made = self.run_exec(&container, &mkdir, crate::runtime::command::DEFAULT_EXEC_TIMEOUT).await?;
         if made.exit_code != 0 {
             return Err(RuntimeError::Invalid(format!(
                 "could not create {path}: {}",

@@ -9,14 +9,13 @@ use k8s_openapi::{api::core::v1::Pod, apimachinery::pkg::apis::meta::v1::Status}
 use kube::api::{Api, AttachParams, AttachedProcess, TerminalSize as KubeSize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{
-    api_error,
-    limits::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, within},
-    manifests::MACHINE_CONTAINER,
-};
+use super::{api_error, manifests::MACHINE_CONTAINER};
 use crate::{
     capabilities::{Command, CommandOutput},
-    runtime::{RuntimeError, Terminal, TerminalResizer, TerminalSize},
+    runtime::{
+        RuntimeError, Terminal, TerminalResizer, TerminalSize,
+        command::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, keep, shell_line, within},
+    },
 };
 
 /// A container machine: a pod of the session's namespace.
@@ -34,12 +33,7 @@ fn argv(cmd: &Command) -> Vec<String> {
     if cmd.workdir.is_none() && cmd.env.is_empty() {
         return cmd.argv.clone();
     }
-    let mut argv = vec!["sh".to_owned(), "-c".to_owned(), r#"cd -- "$0" && shift && exec env "$@""#.to_owned()];
-    argv.push(cmd.workdir.clone().unwrap_or_else(|| ".".into()));
-    argv.push("--".to_owned());
-    argv.extend(cmd.env.iter().map(|(k, v)| format!("{k}={v}")));
-    argv.extend(cmd.argv.iter().cloned());
-    argv
+    vec!["sh".to_owned(), "-c".to_owned(), shell_line(cmd)]
 }
 
 /// The exit code a finished exec's status carries: `Success` is 0, a
@@ -69,9 +63,7 @@ async fn capped(mut from: impl AsyncRead + Unpin, cap: usize) -> std::io::Result
         if n == 0 {
             return Ok((kept, truncated));
         }
-        let room = cap.saturating_sub(kept.len());
-        kept.extend_from_slice(&buf[..n.min(room)]);
-        truncated |= n > room;
+        truncated |= keep(&mut kept, &buf[..n], cap);
     }
 }
 
@@ -183,6 +175,6 @@ mod tests {
         let plain = Command { argv: vec!["ls".into()], ..Command::default() };
         assert_eq!(argv(&plain), ["ls"]);
         let placed = Command { argv: vec!["echo".into(), "$HOME; rm".into()], workdir: Some("/w d".into()), env: vec![("A".into(), "1 2".into())], ..Command::default() };
-        assert_eq!(argv(&placed)[3..], ["/w d", "--", "A=1 2", "echo", "$HOME; rm"]);
+        assert_eq!(argv(&placed), ["sh", "-c", r#"cd -- '/w d' && exec env 'A=1 2' 'echo' '$HOME; rm'"#]);
     }
 }

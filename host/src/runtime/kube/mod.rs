@@ -14,13 +14,16 @@
 //! the server only talks to the API server.
 
 mod exec;
-mod limits;
 pub mod manifests;
 mod ready;
 mod ssh;
 pub mod tunnel;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota, Secret, Service};
@@ -85,6 +88,10 @@ pub struct KubeRuntime {
     config: Arc<KubernetesConfig>,
     instance: String,
     connections: Arc<ssh::Connections>,
+    /// Whether each (namespace, machine) is a virtual machine, as known
+    /// from its creation or a first lookup, so that a command costs no
+    /// extra request to the API server.
+    virtual_machines: Arc<Mutex<HashMap<(String, String), bool>>>,
 }
 
 impl std::fmt::Debug for KubeRuntime {
@@ -142,7 +149,7 @@ impl KubeRuntime {
 
     /// A runtime over `client` (a test API server, say).
     pub fn with_client(client: Client, config: KubernetesConfig, instance: impl Into<String>) -> KubeRuntime {
-        KubeRuntime { client, config: Arc::new(config), instance: instance.into(), connections: Arc::default() }
+        KubeRuntime { client, config: Arc::new(config), instance: instance.into(), connections: Arc::default(), virtual_machines: Arc::default() }
     }
 
     /// The namespace of `session`.
@@ -183,16 +190,18 @@ impl KubeRuntime {
         Api::<LimitRange>::namespaced(c(), ns).create(&post, &manifests::limit_range()).await.map_err(|e| api_error("create the limit range", e))?;
         let guest_keys = if spec.machines.iter().any(|m| m.is_vm()) {
             let ssh::NewKeys { keys, host_private, peer } = ssh::SessionKeys::generate();
-            let secret = manifests::ssh_secret(&keys.client_private()?, &keys.host_public()?, labels);
+            let host_public = keys.host_public()?;
+            let secret = manifests::ssh_secret(&keys.client_private()?, &host_public, labels);
             Api::<Secret>::namespaced(c(), ns).create(&post, &secret).await.map_err(|e| api_error("store the session's SSH keys", e))?;
             let authorized = vec![keys.client_public()?, ssh::public_openssh(peer.public_key())?];
-            let guest = (authorized, ssh::private_openssh(&peer)?, ssh::private_openssh(&host_private)?, keys.host_public()?);
+            let guest = (authorized, ssh::private_openssh(&peer)?, ssh::private_openssh(&host_private)?, host_public);
             self.connections.remember(ns, keys);
             Some(guest)
         } else {
             None
         };
         for m in &spec.machines {
+            self.virtual_machines.lock().expect("machines lock").insert((ns.to_owned(), m.name.clone()), m.is_vm());
             let mut machine_labels = labels.clone();
             machine_labels.insert(labels::MACHINE.into(), m.name.clone());
             match &m.image {
@@ -222,10 +231,9 @@ impl KubeRuntime {
         Ok(())
     }
 
-    /// The pod of a container machine, for commands and terminals.
-    fn pod(&self, session: &str, machine: &str) -> Result<exec::PodMachine, RuntimeError> {
-        check_name("machine", machine)?;
-        Ok(exec::PodMachine { pods: Api::namespaced(self.client.clone(), &self.namespace(session)?), name: machine.to_owned() })
+    /// A container machine of the session in namespace `ns`.
+    fn pod(&self, ns: &str, machine: &str) -> exec::PodMachine {
+        exec::PodMachine { pods: Api::namespaced(self.client.clone(), ns), name: machine.to_owned() }
     }
 
     /// A virtual machine of the session in namespace `ns`.
@@ -234,15 +242,23 @@ impl KubeRuntime {
     }
 
     /// How `machine` of `session` is reached: a virtual machine if the
-    /// session has one of that name, else a pod.
+    /// session has one of that name, else a pod. Asked of the API server
+    /// only when this server did not make the session (a restart).
     async fn machine(&self, session: &str, machine: &str) -> Result<Machine, RuntimeError> {
         check_name("machine", machine)?;
         let ns = self.namespace(session)?;
-        let vms = Api::<DynamicObject>::namespaced_with(self.client.clone(), &ns, &kubevirt("VirtualMachine", "virtualmachines"));
-        if vms.get_opt(machine).await.map_err(|e| api_error("look up the machine", e))?.is_some() {
-            return Ok(Machine::Vm(self.vm(&ns, machine)));
-        }
-        Ok(Machine::Pod(self.pod(session, machine)?))
+        let key = (ns.clone(), machine.to_owned());
+        let known = self.virtual_machines.lock().expect("machines lock").get(&key).copied();
+        let is_vm = match known {
+            Some(is_vm) => is_vm,
+            None => {
+                let vms = Api::<DynamicObject>::namespaced_with(self.client.clone(), &ns, &kubevirt("VirtualMachine", "virtualmachines"));
+                let is_vm = vms.get_opt(machine).await.map_err(|e| api_error("look up the machine", e))?.is_some();
+                self.virtual_machines.lock().expect("machines lock").insert(key, is_vm);
+                is_vm
+            }
+        };
+        Ok(if is_vm { Machine::Vm(self.vm(&ns, machine)) } else { Machine::Pod(self.pod(&ns, machine)) })
     }
 }
 
@@ -320,6 +336,7 @@ impl Runtime for KubeRuntime {
     async fn destroy(&self, session: &str) -> Result<(), RuntimeError> {
         let ns = self.namespace(session)?;
         self.connections.forget(&ns);
+        self.virtual_machines.lock().expect("machines lock").retain(|(n, _), _| *n != ns);
         match Api::<Namespace>::all(self.client.clone()).delete(&ns, &DeleteParams::background()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

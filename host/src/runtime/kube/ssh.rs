@@ -23,13 +23,15 @@ use russh::{
 
 use super::{
     api_error,
-    limits::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, within},
     manifests::{HOST_KEY_ENTRY, SSH_KEY_ENTRY, SSH_SECRET, VM_USER},
     tunnel,
 };
 use crate::{
     capabilities::{Command, CommandOutput},
-    runtime::{RuntimeError, Terminal, TerminalResizer, TerminalSize},
+    runtime::{
+        RuntimeError, Terminal, TerminalResizer, TerminalSize,
+        command::{DEFAULT_EXEC_TIMEOUT, DEFAULT_OUTPUT_CAP, keep, shell_line, within},
+    },
 };
 
 /// The port SSH listens on in the guests.
@@ -171,30 +173,6 @@ pub struct VmMachine {
     pub connections: Arc<Connections>,
 }
 
-/// Quotes a word for the guest's shell.
-fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
-/// The shell line that runs `cmd` as its argv says, in its directory and
-/// with its environment: SSH runs a line, not a program.
-fn command_line(cmd: &Command) -> String {
-    let mut line = String::new();
-    if let Some(dir) = &cmd.workdir {
-        line.push_str(&format!("cd -- {} && ", quote(dir)));
-    }
-    line.push_str("exec ");
-    if !cmd.env.is_empty() {
-        line.push_str("env ");
-        for (k, v) in &cmd.env {
-            line.push_str(&quote(&format!("{k}={v}")));
-            line.push(' ');
-        }
-    }
-    line.push_str(&cmd.argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
-    line
-}
-
 /// The exit code a shell reports for a program killed by `signal`.
 fn signal_exit_code(signal: &Sig) -> i32 {
     128 + match signal {
@@ -212,13 +190,6 @@ fn signal_exit_code(signal: &Sig) -> i32 {
         Sig::TERM => 15,
         Sig::Custom(_) => 0,
     }
-}
-
-/// Appends `data` to `kept` up to `cap` bytes; whether anything was cut.
-fn keep(kept: &mut Vec<u8>, data: &[u8], cap: usize) -> bool {
-    let room = cap.saturating_sub(kept.len());
-    kept.extend_from_slice(&data[..data.len().min(room)]);
-    data.len() > room
 }
 
 impl VmMachine {
@@ -283,7 +254,7 @@ impl VmMachine {
         let cap = cmd.max_output_bytes.unwrap_or(DEFAULT_OUTPUT_CAP) as usize;
         let channel = self.channel().await?;
         let lost = |e: russh::Error| RuntimeError::Unreachable(format!("SSH to {}: {e}", self.name));
-        channel.exec(true, command_line(cmd)).await.map_err(lost)?;
+        channel.exec(true, shell_line(cmd)).await.map_err(lost)?;
         let (mut read, write) = channel.split();
         // Input is fed while output is read: a program answering as it
         // reads would otherwise stall on a full window.
@@ -397,16 +368,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn command_lines_keep_every_word_whole() {
-        let plain = Command { argv: vec!["ls".into(), "-l".into()], ..Command::default() };
-        assert_eq!(command_line(&plain), "exec 'ls' '-l'");
-        let placed = Command { argv: vec!["echo".into(), "it's $HOME; rm -rf /".into()], workdir: Some("/w d".into()), env: vec![("A".into(), "1 2".into())], ..Command::default() };
-        assert_eq!(command_line(&placed), r#"cd -- '/w d' && exec env 'A=1 2' 'echo' 'it'\''s $HOME; rm -rf /'"#);
+    fn a_signal_ends_with_the_code_a_shell_reports() {
         assert_eq!(signal_exit_code(&Sig::KILL), 137);
-        let mut kept = Vec::new();
-        assert!(!keep(&mut kept, b"abc", 4));
-        assert!(keep(&mut kept, b"def", 4));
-        assert_eq!(kept, b"abcd");
+        assert_eq!(signal_exit_code(&Sig::TERM), 143);
     }
 
     #[test]
